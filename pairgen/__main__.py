@@ -1,0 +1,5 @@
+import sys
+
+from pairgen.cli import main
+
+sys.exit(main())
