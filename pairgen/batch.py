@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import torch
 
@@ -77,16 +77,18 @@ class PairBatch:
     Attributes:
         views: one ``(B, 3, h, w)`` tensor per view (global views first).
         params: one :class:`ViewParams` per view.
-        labels, sources, index: the items' metadata, as in :class:`ImageBatch`.
+        seeds: ``(B,)`` int64 per-sample seeds: ``sampler.generate(batch, seeds)`` replays
+            every view of the batch.
+        labels, sources, index, times: the items' metadata, as in :class:`ImageBatch`.
     """
 
     views: list[torch.Tensor]
     params: list[ViewParams]
+    seeds: torch.Tensor | None = None
     labels: torch.Tensor | None = None
     sources: torch.Tensor | None = None
     index: torch.Tensor | None = None
     times: torch.Tensor | None = None
-    extras: dict = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.params[0]) if self.params else 0

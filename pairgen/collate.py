@@ -130,7 +130,7 @@ def collate_items(items: Sequence[Any], max_side: int) -> ImageBatch:
     }
     shapes = [c.shape[:2] for c in canvases]
     if any("saliency" in r for r in records):
-        fields["saliency"] = _stack_maps(records, "saliency", shapes, (height, width), cv2.INTER_LINEAR)
+        fields["saliency"] = _stack_maps(records, "saliency", shapes, (height, width), None)
     if any("mask" in r for r in records):
         fields["masks"] = _stack_maps(records, "mask", shapes, (height, width), cv2.INTER_NEAREST).to(torch.uint8)
     if any("boxes" in r for r in records):
@@ -170,7 +170,9 @@ def _stack_maps(records, key, shapes, canvas, interpolation) -> torch.Tensor:
         if value is None:
             continue
         if value.shape != (h, w):
-            value = cv2.resize(value, (w, h), interpolation=interpolation)
+            # Smooth maps shrink with an area filter, as the images do; masks take the nearest pixel.
+            smooth = cv2.INTER_AREA if value.shape[0] > h else cv2.INTER_LINEAR
+            value = cv2.resize(value, (w, h), interpolation=interpolation if interpolation is not None else smooth)
         value = np.nan_to_num(value, nan=0.0, posinf=0.0, neginf=0.0)
         out[i, 0, :h, :w] = torch.from_numpy(np.maximum(value, 0))
     return out
@@ -180,7 +182,10 @@ def _stack_boxes(records, sizes) -> tuple[torch.Tensor, torch.Tensor]:
     per_item = []
     for position, (record, (h, w)) in enumerate(zip(records, sizes)):
         boxes = torch.as_tensor(np.asarray(record.get("boxes", np.zeros((0, 4)))), dtype=torch.float32)
-        boxes = boxes.reshape(-1, 4) if boxes.numel() else boxes.reshape(0, 4)
+        if boxes.numel() == 0:
+            boxes = boxes.reshape(0, 4)
+        elif boxes.dim() == 1:
+            boxes = boxes[None]
         if boxes.dim() != 2 or boxes.shape[1] != 4:
             raise ValueError(f"item {position} boxes must be (n, 4) xyxy, got shape {tuple(boxes.shape)}")
         boxes = boxes.nan_to_num(nan=-1.0)

@@ -146,13 +146,15 @@ class PairSampler:
         return [spec.apply(batch, p, mean, std, self.dtype, images=canvas) for spec, p in zip(self.views, params)]
 
     def generate(self, batch: ImageBatch, seeds: torch.Tensor) -> PairBatch:
-        """Sample and render all views of ``batch`` from ``seeds``."""
+        """Sample and render all views of ``batch`` from its ``(B,)`` per-sample ``seeds``."""
         if batch.saliency is None and self.recipe.needs_saliency:
             batch = batch.with_saliency(self._saliency(batch))
+        seeds = seeds.to(batch.images.device)
         params = self.sample(batch, seeds)
         return PairBatch(
             views=self.apply(batch, params),
             params=params,
+            seeds=seeds,
             labels=batch.labels,
             sources=batch.sources,
             index=batch.index,

@@ -174,6 +174,12 @@ class ViewSpec:
             out = solarize(out, params.solarize, threshold=(0.5 - mean_t) / std_t, bound=(1 - 2 * mean_t) / std_t)
         return out.to(dtype)
 
+    @staticmethod
+    def replay_on_maps(maps: torch.Tensor, batch: ImageBatch, params: ViewParams) -> torch.Tensor:
+        """Crop and flip per-pixel maps on the batch's canvas (masks, saliency) exactly as
+        the images were; ``(B, C, H, W)`` in, ``(B, C, h, w)`` out, the dtype of ``maps``."""
+        return resized_crop(maps, batch.source_to_canvas(params.boxes), params.size, flip=params.flip)
+
     def to_dict(self) -> dict:
         """Plain data (round-trips through :meth:`from_dict`)."""
         out = {"size": list(self.size) if isinstance(self.size, tuple) else self.size, "count": self.count,

@@ -21,8 +21,8 @@ def resized_crop(
     pixel, which anti-aliases downscaling like an area filter (the GPU path).
     ``"resize"``: each box rounded to whole pixels and resized by torch's SIMD uint8
     antialiased bilinear ``interpolate``, several times faster on CPUs. ``"auto"``
-    takes ``"resize"`` for uint8 CPU input and boxes inside the image, else
-    ``"batched"``. Boxes may reach outside the image; outside pixels read as zero.
+    takes ``"resize"`` on the CPU when every box lies inside the image, else
+    ``"batched"``, so images and the maps replayed with them share a kernel. Boxes may reach outside the image; outside pixels read as zero.
     Images smaller than ``size`` are upsampled.
 
     Args:
@@ -54,7 +54,7 @@ def resized_crop(
         whole = boxes.round().long()
         inside = (whole[:, :2] >= 0).all(1) & (whole[:, 2] <= images.shape[-1]) & (whole[:, 3] <= images.shape[-2])
         inside &= (whole[:, 2:] > whole[:, :2]).all(1)
-        if backend == "resize" or (images.dtype == torch.uint8 and bool(inside.all())):
+        if backend == "resize" or bool(inside.all()):
             return _resize_each(images, whole, size, flip)
     work = images if images.is_floating_point() else images.float()
     if work.dtype in (torch.float16, torch.bfloat16) and work.device.type == "cpu":
