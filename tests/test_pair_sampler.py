@@ -8,7 +8,7 @@ import torch
 from PIL import Image
 from torch.utils.data import DataLoader
 
-from pairgen import PairBatch, PairSampler, ViewSpec
+from pairgen import PairBatch, PairSampler
 from pairgen.collate import collate_items
 from pairgen.correspondence import boxes_to_view
 from tests.conftest import photos_dev_dir
@@ -155,16 +155,16 @@ def test_params_replay_on_masks_saliency_and_boxes(photos):
     batch = sampler.collate([{"image": image, "saliency": red, "mask": (red > 128).numpy(), "boxes": [box]}] * 4)
     pairs = sampler(batch)
     for spec, params, view in zip(sampler.views, pairs.params, pairs.views):
-        saliency = ViewSpec.replay_on_maps(batch.saliency, batch, params)
+        saliency = spec.replay_on_maps(batch.saliency, batch, params)
         assert torch.allclose(saliency[:, 0] / 255, view[:, 0], atol=1.5 / 255)
-        mask = ViewSpec.replay_on_maps(batch.masks * 255, batch, params)
+        mask = spec.replay_on_maps(batch.masks * 255, batch, params)
         agree = ((mask[:, 0] > 127) == (view[:, 0] > 128 / 255)).float().mean()
         assert agree > 0.97
         # The object box maps into the view where a map painted inside that box goes.
         cx1, cy1, cx2, cy2 = batch.source_to_canvas(torch.tensor([box] * 4))[0].round().int().tolist()
         painted = torch.zeros_like(batch.saliency)
         painted[:, :, cy1:cy2, cx1:cx2] = 1
-        replayed = ViewSpec.replay_on_maps(painted, batch, params)[:, 0] > 0.5
+        replayed = spec.replay_on_maps(painted, batch, params)[:, 0] > 0.5
         in_view = boxes_to_view(batch.boxes, params)[:, 0].round().int()
         for i in range(len(view)):
             x1, y1, x2, y2 = in_view[i].tolist()
