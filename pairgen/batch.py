@@ -122,6 +122,17 @@ class PairBatch:
             _map_tensors(self, lambda t: t.pin_memory()), views=[v.pin_memory() for v in self.views]
         )
 
+    def negative_mask(self, views: int = 2, **ids) -> torch.Tensor:
+        """Who may be a negative of whom among the first ``views`` views (rows ordered as
+        ``torch.cat(views)``): items sharing a label, a source or the dataset index are
+        not negatives. Extra ids (``groups=``, ``clusters=``) pass on to
+        :func:`pairgen.negatives.negative_mask`."""
+        from pairgen.negatives import negative_mask
+
+        known = {"labels": self.labels, "sources": self.sources, "indices": self.index}
+        known = {k: v for k, v in known.items() if v is not None}
+        return negative_mask(**known, **ids, n_views=views, batch_size=len(self), device=self.views[0].device)
+
     def correspondence(self, first: int = 0, second: int = 1, grid: int = 7, pos_ratio: float = 0.7):
         """Dense correspondence between two views (see :func:`pairgen.correspondence.correspondence`)."""
         from pairgen.correspondence import correspondence

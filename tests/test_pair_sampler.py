@@ -220,3 +220,17 @@ def test_bad_input_errors_name_the_argument():
         PairSampler("simclr", seed=-1)
     with pytest.raises(ValueError, match="available: .*simclr"):
         PairSampler("simclrr")
+
+
+def test_pair_negative_mask_uses_labels_sources_and_indices(photos):
+    sampler = PairSampler("simclr", size=32, seed=0)
+    items = [{"image": photos["astronaut"], "label": 0, "source": "a"},
+             {"image": photos["chelsea"], "label": 1, "source": "b"},
+             {"image": photos["coffee"], "label": 2, "source": "a"},
+             {"image": photos["rocket"], "label": 1, "source": "c"}]
+    mask = sampler(sampler.collate(items)).negative_mask()
+    related = {(0, 2), (2, 0), (1, 3), (3, 1)}
+    for a in range(8):
+        for b in range(8):
+            expected = a % 4 != b % 4 and (a % 4, b % 4) not in related
+            assert bool(mask[a, b]) == expected, (a, b)
