@@ -5,7 +5,6 @@ import pytest
 import torch
 import torch.nn.functional as F
 from PIL import Image
-from saliency_reference import photos_dev_dir
 from skimage import data
 
 from pairgen.models import EfficientNetLite0, efficientnet_lite0, preprocess
@@ -63,10 +62,8 @@ def test_strict_weights_classify_real_photos(model):
     assert float(logits.softmax(1)[0, list(CAT_CLASSES)].sum()) > 0.8
 
 
-def test_photos_dev_imagenet_photos(model):
-    root = photos_dev_dir()
-    if root is None:
-        pytest.skip("photos-dev not found (set PAIRGEN_PHOTOS_DEV)")
+def test_photos_dev_imagenet_photos(model, photos_dev):
+    root = photos_dev
     # The label is the last number of the foolbox file names; plus the macaw (88) and the monarch (323).
     cases = {
         "foolbox_imagenet_04_949": 949,

@@ -3,7 +3,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 from PIL import Image
-from saliency_reference import bilinear_resize, photos_dev_dir
+from saliency_reference import bilinear_resize
 from torch import nn
 
 from pairgen.saliency import activation_heatmap, cast_localization_loss, grad_cam
@@ -178,12 +178,9 @@ def lite0():
     return efficientnet_lite0().eval()
 
 
-def photos_dev_batch(names):
+def photos_dev_batch(root, names):
     from pairgen.models import preprocess
 
-    root = photos_dev_dir()
-    if root is None:
-        pytest.skip("photos-dev not found (set PAIRGEN_PHOTOS_DEV)")
     images, masks = [], []
     for name in names:
         image = torch.from_numpy(np.array(Image.open(root / "images" / f"{name}.jpg").convert("RGB"))).permute(2, 0, 1)
@@ -197,14 +194,14 @@ ANIMALS = ["gcompris_erase_kitten", "gcompris_animal_scarlet_macaw", "gcompris_e
 
 
 @pytest.mark.slow
-def test_efficientnet_class_cam_is_on_the_animal(lite0):
-    x, masks = photos_dev_batch(ANIMALS)
+def test_efficientnet_class_cam_is_on_the_animal(lite0, photos_dev):
+    x, masks = photos_dev_batch(photos_dev, ANIMALS)
     for cams in (grad_cam(lite0, x, "head_activation"), activation_heatmap(lite0, x, "head_activation")):
         for cam, mask in zip(cams[:, 0], masks):
             assert cam[mask].mean() > 2.5 * cam[~mask].mean()
 
 
-def test_efficientnet_ssl_cam_of_query_against_key_is_on_the_animal(lite0):
+def test_efficientnet_ssl_cam_of_query_against_key_is_on_the_animal(lite0, photos_dev):
     class Embedder(nn.Module):
         def __init__(self, net):
             super().__init__()
@@ -214,7 +211,7 @@ def test_efficientnet_ssl_cam_of_query_against_key_is_on_the_animal(lite0):
             return self.net.features(x).mean(dim=(2, 3))
 
     embedder = Embedder(lite0)
-    x, masks = photos_dev_batch(ANIMALS)
+    x, masks = photos_dev_batch(photos_dev, ANIMALS)
     with torch.no_grad():
         keys = embedder(x.flip(-1))  # the key view: the mirrored photo
     cams = grad_cam(embedder, x, "net.head_activation", target=keys)
