@@ -121,11 +121,11 @@ def collate_items(items: Sequence[Any], max_side: int) -> ImageBatch:
         canvases.append(image)
     height = max(c.shape[0] for c in canvases)
     width = max(c.shape[1] for c in canvases)
-    images = torch.zeros((n, 3, height, width), dtype=torch.uint8)
+    images = np.zeros((n, 3, height, width), dtype=np.uint8)
     for i, canvas in enumerate(canvases):
-        images[i, :, : canvas.shape[0], : canvas.shape[1]] = torch.from_numpy(canvas).permute(2, 0, 1)
+        images[i, :, : canvas.shape[0], : canvas.shape[1]] = canvas.transpose(2, 0, 1)
     fields: dict[str, Any] = {
-        "images": images,
+        "images": torch.from_numpy(images),
         "sizes": torch.tensor(sizes, dtype=torch.int64),
         "scales": torch.tensor(scales, dtype=torch.float32),
     }
