@@ -132,6 +132,7 @@ def collate_items(items: Sequence[Any], max_side: int) -> ImageBatch:
     shapes = [c.shape[:2] for c in canvases]
     if any("saliency" in r for r in records):
         fields["saliency"] = _stack_maps(records, "saliency", shapes, (height, width), None)
+        fields["saliency_given"] = torch.tensor(["saliency" in r for r in records])
     if any("mask" in r for r in records):
         fields["masks"] = _stack_maps(records, "mask", shapes, (height, width), cv2.INTER_NEAREST).to(torch.uint8)
     for record in records:
