@@ -147,8 +147,6 @@ class PairSampler:
 
     def generate(self, batch: ImageBatch, seeds: torch.Tensor) -> PairBatch:
         """Sample and render all views of ``batch`` from its ``(B,)`` per-sample ``seeds``."""
-        if batch.needs_saliency and self.recipe.needs_saliency:
-            batch = batch.with_saliency(self._saliency(batch))
         seeds = seeds.to(batch.images.device)
         params = self.sample(batch, seeds)
         return PairBatch(
