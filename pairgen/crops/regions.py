@@ -21,8 +21,8 @@ import torch.nn.functional as F
 
 from pairgen.batch import ImageBatch
 
-#: Cells per side of the canvas, at most.
-GRID = 128
+#: Cells per side of the canvas, at most (a 512-px canvas has 8-px cells).
+GRID = 64
 
 
 @dataclass(frozen=True)
@@ -107,7 +107,8 @@ def _salient_regions(batch: ImageBatch, threshold: float) -> SalientRegions:
     else:
         saliency = batch.saliency[:, 0].float()
         peak = saliency.flatten(1).amax(1).view(n, 1, 1)
-        region = ((saliency >= threshold * peak) & (peak > 0)).float()
+        level = torch.where(peak > 0, threshold * peak, torch.inf)  # an all-zero map has no region
+        region = (saliency >= level).float()
         counts = F.avg_pool2d(region[:, None], cell, ceil_mode=True, divisor_override=1)[:, 0] if cell > 1 else region
     counts = counts.double()
     table = F.pad(counts.cumsum(1).cumsum(2), (1, 0, 1, 0))
