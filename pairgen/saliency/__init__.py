@@ -1,0 +1,33 @@
+"""Saliency sources: built-in weight-free maps, the user's own maps, model heatmaps, and
+CAST's localisation loss."""
+
+from pairgen.saliency.boundary_contrast import boundary_contrast
+from pairgen.saliency.builtin import BUILTIN_METHODS, DEFAULT_METHOD, builtin_saliency
+from pairgen.saliency.gradcam import activation_heatmap, grad_cam
+from pairgen.saliency.localization_loss import cast_localization_loss
+from pairgen.saliency.sidecar import (
+    SALIENCY_KEY,
+    SIDECAR_EXTENSIONS,
+    SIDECAR_INFIXES,
+    load_saliency,
+    sidecar_candidates,
+    to_saliency_map,
+)
+from pairgen.saliency.spectral_residual import spectral_residual
+
+__all__ = [
+    "BUILTIN_METHODS",
+    "DEFAULT_METHOD",
+    "SALIENCY_KEY",
+    "SIDECAR_EXTENSIONS",
+    "SIDECAR_INFIXES",
+    "activation_heatmap",
+    "boundary_contrast",
+    "builtin_saliency",
+    "cast_localization_loss",
+    "grad_cam",
+    "load_saliency",
+    "sidecar_candidates",
+    "spectral_residual",
+    "to_saliency_map",
+]

@@ -1,0 +1,88 @@
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+from saliency_reference import (
+    binarise_2xmean,
+    boundary_contrast_reference,
+    iou,
+    photos_dev_dir,
+    photos_dev_names,
+)
+from skimage import data
+
+from pairgen.saliency import BUILTIN_METHODS, DEFAULT_METHOD, boundary_contrast, builtin_saliency, spectral_residual
+
+
+def as_batch(*images: np.ndarray) -> torch.Tensor:
+    return torch.stack([torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1) for image in images])
+
+
+def test_matches_numpy_reference_on_a_real_photo():
+    cat = data.chelsea()
+    expected = boundary_contrast_reference(cat)
+    got = boundary_contrast(as_batch(cat).double() / 255.0)
+    np.testing.assert_allclose(got[0, 0].numpy(), expected, atol=1e-9)
+    got32 = boundary_contrast(as_batch(cat))
+    assert got32.dtype == torch.float32
+    np.testing.assert_allclose(got32[0, 0].numpy(), expected, atol=1e-4)
+
+
+def test_the_object_is_more_salient_than_the_border_region():
+    # skimage's coffee: the cup sits in the middle of a plain table.
+    coffee = data.coffee()
+    saliency = boundary_contrast(as_batch(coffee))[0, 0]
+    h, w = saliency.shape
+    centre = saliency[h // 4 : 3 * h // 4, w // 4 : 3 * w // 4].mean()
+    border = torch.cat([saliency[: h // 10].flatten(), saliency[-h // 10 :].flatten()]).mean()
+    assert centre > 3 * border
+
+
+def test_batched_equals_per_image_and_uint8_equals_float():
+    images = as_batch(data.chelsea()[:256, :320], data.astronaut()[:256, :320], data.coffee()[:256, :320])
+    batched = boundary_contrast(images)
+    for index in range(len(images)):
+        torch.testing.assert_close(batched[index : index + 1], boundary_contrast(images[index : index + 1]), atol=1e-5, rtol=0)
+    torch.testing.assert_close(boundary_contrast(images.float() / 255.0), batched, atol=1e-4, rtol=0)
+    gray = images[:, :1]
+    assert torch.isfinite(boundary_contrast(gray)).all()
+
+
+def test_constant_images_give_uniform_maps_and_flat_borders_stay_finite():
+    assert torch.equal(boundary_contrast(torch.full((2, 3, 30, 50), 9, dtype=torch.uint8)), torch.ones(2, 1, 30, 50))
+    letterbox = torch.zeros(1, 3, 60, 80, dtype=torch.uint8)
+    letterbox[..., 20:40, 30:50] = 200
+    maps = boundary_contrast(letterbox)
+    assert torch.isfinite(maps).all() and float(maps.min()) == 0.0 and float(maps.max()) == 1.0
+    assert maps[0, 0, 30, 40] > 0.9 and maps[0, 0, 2, 2] < 0.01
+
+
+def test_bad_arguments_are_named():
+    images = torch.rand(1, 3, 20, 20)
+    for kwargs, name in (({"size": 8}, "size"), ({"border": 0.6}, "border"), ({"centre_sigma": 0.0}, "centre_sigma")):
+        with pytest.raises(ValueError, match=name):
+            boundary_contrast(images, **kwargs)
+    with pytest.raises(ValueError, match="method"):
+        builtin_saliency(images, method="nope")
+
+
+def test_builtin_dispatches_to_the_default_method():
+    images = as_batch(data.coffee()[:128, :128])
+    assert DEFAULT_METHOD == "boundary_contrast" and set(BUILTIN_METHODS) >= {"boundary_contrast", "spectral_residual"}
+    torch.testing.assert_close(builtin_saliency(images), boundary_contrast(images))
+    torch.testing.assert_close(builtin_saliency(images, method="spectral_residual", sigma=4.0), spectral_residual(images, sigma=4.0))
+
+
+def test_iou_against_photos_dev_masks_beats_spectral_residual():
+    root = photos_dev_dir()
+    if root is None:
+        pytest.skip("photos-dev not found (set PAIRGEN_PHOTOS_DEV)")
+    default, residual = [], []
+    for name in photos_dev_names(root):
+        image = as_batch(np.array(Image.open(root / "images" / f"{name}.jpg").convert("RGB")))
+        mask = np.array(Image.open(root / "masks" / f"{name}.png").convert("L")) > 127
+        default.append(iou(binarise_2xmean(builtin_saliency(image)[0, 0].numpy()), mask))
+        residual.append(iou(binarise_2xmean(spectral_residual(image)[0, 0].numpy()), mask))
+    # Measured 0.471 and 0.208 (benchmarks/RESULTS_saliency.md).
+    assert np.mean(default) >= 0.44
+    assert np.mean(default) >= np.mean(residual) + 0.15
