@@ -1,0 +1,202 @@
+"""The CPU stage: dataset items to an :class:`~pairgen.batch.ImageBatch`.
+
+Only per-image work happens here (decoding to RGB uint8, shrinking very large
+images, placing them on a shared canvas); everything random happens later,
+batched.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import cv2
+import numpy as np
+import torch
+from PIL import Image
+
+from pairgen.batch import ImageBatch
+
+ITEM_KEYS = ("image", "saliency", "mask", "boxes", "label", "source", "time", "index")
+
+
+def to_rgb_uint8(image: Any, name: str = "image") -> np.ndarray:
+    """Convert a PIL image, HWC/HW numpy array or CHW/HW tensor to an HWC RGB uint8 array.
+
+    Gray, gray+alpha, RGBA (alpha dropped), palette, 1-bit, 16-bit and float
+    images are converted; 16-bit values are scaled by 1/257 and floats are read as
+    ``[0, 1]``.
+
+    Raises:
+        TypeError / ValueError naming ``name`` for anything else.
+    """
+    if isinstance(image, Image.Image):
+        if image.mode in ("I;16", "I;16B", "I;16L", "I"):
+            array = np.asarray(image).astype(np.float64)
+            array = array / (65535.0 if image.mode.startswith("I;16") or array.max() > 255 else 255.0)
+            return to_rgb_uint8(array, name)
+        if image.mode == "F":
+            return to_rgb_uint8(np.asarray(image, dtype=np.float32), name)
+        if image.mode == "P" and "transparency" in image.info:
+            image = image.convert("RGBA")
+        return np.array(image.convert("RGB"))
+    if isinstance(image, torch.Tensor):
+        if image.dim() == 3 and image.shape[0] in (1, 2, 3, 4):
+            image = image.permute(1, 2, 0)  # tensors are CHW
+        image = image.detach().cpu().numpy()
+    if not isinstance(image, np.ndarray):
+        raise TypeError(f"{name} must be a PIL image, numpy array or torch tensor, got {type(image).__name__}")
+    if image.ndim == 2:
+        image = image[:, :, None]
+    if image.ndim != 3 or image.shape[2] not in (1, 2, 3, 4) or 0 in image.shape[:2]:
+        raise ValueError(f"{name} must be HxW or HxWxC with C in 1-4 and non-empty sides, got shape {image.shape}")
+    if image.dtype == np.uint16:
+        image = (image.astype(np.float64) / 65535.0)
+    if image.dtype.kind == "f":
+        if not np.isfinite(image).all():
+            raise ValueError(f"{name} has NaN or infinite values")
+        image = np.clip(image * 255.0 + 0.5, 0, 255).astype(np.uint8)
+    elif image.dtype == np.bool_:
+        image = image.astype(np.uint8) * 255
+    elif image.dtype != np.uint8:
+        raise ValueError(f"{name} must be uint8, uint16, bool or float, got {image.dtype}")
+    channels = image.shape[2]
+    if channels in (1, 2):
+        image = np.repeat(image[:, :, :1], 3, axis=2)
+    elif channels == 4:
+        image = image[:, :, :3]
+    return np.ascontiguousarray(image)
+
+
+def _to_map(value: Any, name: str) -> np.ndarray:
+    """A saliency map or mask as a 2-D float32 array (not resized)."""
+    if isinstance(value, Image.Image):
+        value = np.asarray(value.convert("F") if value.mode not in ("L", "1") else value)
+    if isinstance(value, torch.Tensor):
+        value = value.detach().cpu().numpy()
+    value = np.asarray(value)
+    value = value.squeeze()
+    if value.ndim != 2:
+        raise ValueError(f"{name} must be a 2-D map (HxW, 1xHxW or HxWx1), got shape {np.shape(value)}")
+    return value.astype(np.float32)
+
+
+def stable_id(value: Any) -> int:
+    """An int64 id for a source (int, or any value by its string), equal across processes."""
+    if isinstance(value, (int, np.integer)) or (isinstance(value, torch.Tensor) and value.numel() == 1):
+        return int(value)
+    digest = hashlib.blake2b(str(value).encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "little") & ((1 << 62) - 1)
+
+
+def collate_items(items: Sequence[Any], max_side: int) -> ImageBatch:
+    """Collate dataset items into an :class:`ImageBatch`.
+
+    Args:
+        items: images, or mappings with ``"image"`` and optional ``"saliency"``
+            (any resolution; resized bilinearly to the image), ``"mask"`` (resized by
+            nearest neighbour; nonzero = object), ``"boxes"`` (``(n, 4)`` xyxy source
+            pixels; clipped to the image, degenerate ones dropped), ``"label"``,
+            ``"source"`` (frames of one video, crops of one file...), ``"time"``,
+            ``"index"``. Tuples ``(image, label)`` as torchvision datasets give are
+            accepted too.
+        max_side: images whose longer side exceeds it are shrunk (area filter).
+    """
+    records = [_record(item, i) for i, item in enumerate(items)]
+    n = len(records)
+    if n == 0:
+        empty = torch.zeros((0, 3, 1, 1), dtype=torch.uint8)
+        return ImageBatch(empty, torch.zeros((0, 2), dtype=torch.int64), torch.ones((0, 2)))
+    sizes, scales, canvases = [], [], []
+    for record in records:
+        image = record["image"]
+        h, w = image.shape[:2]
+        factor = min(1.0, max_side / max(h, w))
+        if factor < 1.0:
+            image = cv2.resize(image, (max(1, round(w * factor)), max(1, round(h * factor))), interpolation=cv2.INTER_AREA)
+        sizes.append((h, w))
+        scales.append((image.shape[0] / h, image.shape[1] / w))
+        canvases.append(image)
+    height = max(c.shape[0] for c in canvases)
+    width = max(c.shape[1] for c in canvases)
+    images = torch.zeros((n, 3, height, width), dtype=torch.uint8)
+    for i, canvas in enumerate(canvases):
+        images[i, :, : canvas.shape[0], : canvas.shape[1]] = torch.from_numpy(canvas).permute(2, 0, 1)
+    fields: dict[str, Any] = {
+        "images": images,
+        "sizes": torch.tensor(sizes, dtype=torch.int64),
+        "scales": torch.tensor(scales, dtype=torch.float32),
+    }
+    shapes = [c.shape[:2] for c in canvases]
+    if any("saliency" in r for r in records):
+        fields["saliency"] = _stack_maps(records, "saliency", shapes, (height, width), None)
+    if any("mask" in r for r in records):
+        fields["masks"] = _stack_maps(records, "mask", shapes, (height, width), cv2.INTER_NEAREST).to(torch.uint8)
+    if any("boxes" in r for r in records):
+        fields["boxes"], fields["box_valid"] = _stack_boxes(records, sizes)
+    for key, target, dtype in (("label", "labels", torch.int64), ("source", "sources", torch.int64),
+                               ("index", "index", torch.int64), ("time", "times", torch.float64)):
+        present = [key in r for r in records]
+        if any(present):
+            if not all(present):
+                raise ValueError(f"'{key}' is given for some items of the batch but not all")
+            values = [stable_id(r[key]) if key == "source" else float(r[key]) if key == "time" else int(r[key])
+                      for r in records]
+            fields[target] = torch.tensor(values, dtype=dtype)
+    return ImageBatch(**fields)
+
+
+def _record(item: Any, position: int) -> dict:
+    if isinstance(item, Mapping):
+        if "image" not in item:
+            raise ValueError(f"item {position} is a mapping without an 'image' key (keys: {sorted(item)})")
+        record = {k: item[k] for k in ITEM_KEYS if k in item and item[k] is not None}
+    elif isinstance(item, tuple) and len(item) == 2:
+        record = {"image": item[0], "label": item[1]}
+    else:
+        record = {"image": item}
+    record["image"] = to_rgb_uint8(record["image"], f"item {position} image")
+    for key in ("saliency", "mask"):
+        if key in record:
+            record[key] = _to_map(record[key], f"item {position} {key}")
+    return record
+
+
+def _stack_maps(records, key, shapes, canvas, interpolation) -> torch.Tensor:
+    out = torch.zeros((len(records), 1, *canvas), dtype=torch.float32)
+    for i, (record, (h, w)) in enumerate(zip(records, shapes)):
+        value = record.get(key)
+        if value is None:
+            continue
+        if value.shape != (h, w):
+            # Smooth maps shrink with an area filter, as the images do; masks take the nearest pixel.
+            smooth = cv2.INTER_AREA if value.shape[0] > h else cv2.INTER_LINEAR
+            value = cv2.resize(value, (w, h), interpolation=interpolation if interpolation is not None else smooth)
+        value = np.nan_to_num(value, nan=0.0, posinf=0.0, neginf=0.0)
+        out[i, 0, :h, :w] = torch.from_numpy(np.maximum(value, 0))
+    return out
+
+
+def _stack_boxes(records, sizes) -> tuple[torch.Tensor, torch.Tensor]:
+    per_item = []
+    for position, (record, (h, w)) in enumerate(zip(records, sizes)):
+        boxes = torch.as_tensor(np.asarray(record.get("boxes", np.zeros((0, 4)))), dtype=torch.float32)
+        if boxes.numel() == 0:
+            boxes = boxes.reshape(0, 4)
+        elif boxes.dim() == 1:
+            boxes = boxes[None]
+        if boxes.dim() != 2 or boxes.shape[1] != 4:
+            raise ValueError(f"item {position} boxes must be (n, 4) xyxy, got shape {tuple(boxes.shape)}")
+        boxes = boxes.nan_to_num(nan=-1.0)
+        boxes = torch.stack([boxes[:, 0].clamp(0, w), boxes[:, 1].clamp(0, h),
+                             boxes[:, 2].clamp(0, w), boxes[:, 3].clamp(0, h)], 1)
+        keep = (boxes[:, 2] - boxes[:, 0] >= 1) & (boxes[:, 3] - boxes[:, 1] >= 1)
+        per_item.append(boxes[keep])
+    most = max(1, max(len(b) for b in per_item))
+    padded = torch.zeros((len(per_item), most, 4))
+    valid = torch.zeros((len(per_item), most), dtype=torch.bool)
+    for i, boxes in enumerate(per_item):
+        padded[i, : len(boxes)] = boxes
+        valid[i, : len(boxes)] = True
+    return padded, valid

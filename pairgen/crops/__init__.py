@@ -1,0 +1,14 @@
+"""Crop samplers: where each view looks. Recipes name them by their ``name``."""
+
+from pairgen.crops.base import CROP_SAMPLERS, CropSampler, crop_from_dict, register_crop
+from pairgen.crops.random_resized import CenterCrop, RandomResizedCrop, random_resized_boxes
+
+__all__ = [
+    "CROP_SAMPLERS",
+    "CenterCrop",
+    "CropSampler",
+    "RandomResizedCrop",
+    "crop_from_dict",
+    "random_resized_boxes",
+    "register_crop",
+]

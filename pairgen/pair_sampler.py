@@ -1,0 +1,178 @@
+"""PairSampler: the entry point that turns dataset items into positive pairs."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch.utils.data import get_worker_info
+
+from pairgen.batch import ImageBatch, PairBatch
+from pairgen.collate import collate_items
+from pairgen.params import ViewParams
+from pairgen.random import derive_seeds, new_seeds, worker_seeds
+from pairgen.recipe import Recipe, load_recipe
+
+SaliencyFn = Callable[[ImageBatch], torch.Tensor]
+
+
+class PairSampler:
+    """Samples the views of a recipe for batches of dataset items.
+
+    Two stages: :meth:`collate` (the DataLoader's ``collate_fn``, in the workers)
+    puts a batch's images on one uint8 canvas; calling the sampler on that batch
+    draws every view's :class:`~pairgen.params.ViewParams` at once and renders the
+    views batched on ``device``. On a CPU-only machine (``mode="worker"``, the
+    default there) the random stage runs inside ``collate`` so that the workers do
+    it in parallel; calling the sampler then only moves the ready batch.
+
+    Every view replays from its per-sample seed (``params.seeds``). The seeds come
+    from ``seed`` in the main process and, inside DataLoader workers, from ``seed``
+    mixed with the worker's torch seed, so workers and epochs differ and a run
+    replays when torch and the sampler are seeded the same way.
+
+    Args:
+        recipe: a built-in recipe name (``pairgen recipes`` lists them), a YAML
+            path, a dict or a :class:`~pairgen.recipe.Recipe`.
+        size: output side of the global views (default: the recipe's).
+        seed: base seed; default one drawn from torch's global generator.
+        device: where the random stage runs (default CPU).
+        mode: ``"auto"``, ``"device"`` (random stage in ``__call__``) or
+            ``"worker"`` (in ``collate``).
+        max_side: images with a longer side are shrunk in ``collate`` (default
+            ``max(512, 2 * size)``).
+        dtype: dtype of the views.
+        saliency: ``fn(batch) -> (B, 1, H, W)`` maps for recipes that need saliency
+            when items bring none (default: pairgen's built-in saliency).
+
+    Example:
+        >>> sampler = PairSampler("simclr", size=64, seed=0)
+        >>> pairs = sampler(sampler.collate([torch.rand(3, 80, 100)] * 4))
+        >>> pairs.view1.shape, pairs.params1.boxes.shape
+        (torch.Size([4, 3, 64, 64]), torch.Size([4, 4]))
+    """
+
+    def __init__(
+        self,
+        recipe: str | Path | dict | Recipe = "simclr",
+        size: int | None = None,
+        seed: int | None = None,
+        device: str | torch.device | None = None,
+        mode: str = "auto",
+        max_side: int | None = None,
+        dtype: torch.dtype = torch.float32,
+        saliency: SaliencyFn | None = None,
+    ):
+        self.recipe = load_recipe(recipe)
+        if size is not None:
+            if not isinstance(size, int) or size < 1:
+                raise ValueError(f"size must be a positive int, got {size!r}")
+            self.recipe = self.recipe.with_size(size)
+        self.views = self.recipe.expanded_views
+        self.device = torch.device(device if device is not None else "cpu")
+        if mode not in ("auto", "device", "worker"):
+            raise ValueError(f"mode must be 'auto', 'device' or 'worker', got {mode!r}")
+        self.mode = ("worker" if self.device.type == "cpu" else "device") if mode == "auto" else mode
+        if seed is None:
+            seed = int(torch.randint(0, 1 << 62, (1,)))
+        if not isinstance(seed, int) or seed < 0:
+            raise ValueError(f"seed must be a non-negative int, got {seed!r}")
+        self.seed = seed
+        self.generator = torch.Generator().manual_seed(seed)
+        largest = max(max(v.output_size) for v in self.views)
+        self.max_side = max_side if max_side is not None else max(512, 2 * largest)
+        if self.max_side < 1:
+            raise ValueError(f"max_side must be positive, got {self.max_side}")
+        self.dtype = dtype
+        self.saliency = saliency
+        self._calls = 0
+
+    def __repr__(self) -> str:
+        return f"PairSampler(recipe={self.recipe.name!r}, views={len(self.views)}, device={str(self.device)!r}, mode={self.mode!r}, seed={self.seed})"
+
+    def __getstate__(self):
+        state = dict(self.__dict__)
+        state["generator"] = self.generator.get_state()
+        return state
+
+    def __setstate__(self, state):
+        generator = torch.Generator()
+        generator.set_state(state["generator"])
+        self.__dict__.update(state, generator=generator)
+
+    def collate(self, items: Sequence[Any]) -> ImageBatch | PairBatch:
+        """The DataLoader ``collate_fn``: a canvas batch, or finished pairs in worker mode."""
+        batch = collate_items(items, self.max_side)
+        if self.mode == "worker":
+            return self.generate(batch, self.next_seeds(len(batch)))
+        return batch
+
+    def __call__(self, batch: ImageBatch | PairBatch | Sequence[Any]) -> PairBatch:
+        """Views for a collated batch (or a list of items), on ``device``."""
+        if isinstance(batch, PairBatch):
+            return batch if batch.view1.device == self.device else batch.to(self.device, non_blocking=True)
+        if not isinstance(batch, ImageBatch):
+            batch = collate_items(batch, self.max_side)
+        return self.generate(batch.to(self.device, non_blocking=True), self.next_seeds(len(batch)))
+
+    def next_seeds(self, n: int) -> torch.Tensor:
+        """``n`` per-sample seeds: from the sampler's generator, or worker-aware inside a DataLoader worker."""
+        if get_worker_info() is not None:
+            seeds = worker_seeds(self.seed, self._calls, n)
+        else:
+            seeds = new_seeds(self.generator, n)
+        self._calls += 1
+        return seeds
+
+    def sample(self, batch: ImageBatch, seeds: torch.Tensor) -> list[ViewParams]:
+        """The params of every view, drawn from the ``(B,)`` per-sample ``seeds``."""
+        if batch.saliency is None and self.recipe.needs_saliency:
+            batch = batch.with_saliency(self._saliency(batch))
+        seeds = seeds.to(batch.images.device)
+        params: list[ViewParams] = []
+        for index, spec in enumerate(self.views):
+            params.append(spec.sample(batch, derive_seeds(seeds, index), params))
+        return params
+
+    def apply(self, batch: ImageBatch, params: list[ViewParams]) -> list[torch.Tensor]:
+        """Render the views described by ``params`` (one per view of the recipe)."""
+        if len(params) != len(self.views):
+            raise ValueError(f"params must hold {len(self.views)} views for recipe {self.recipe.name!r}, got {len(params)}")
+        mean = self.recipe.mean or (0.0, 0.0, 0.0)
+        std = self.recipe.std or (1.0, 1.0, 1.0)
+        canvas = batch.images if batch.images.device.type == "cpu" else batch.images.float()
+        return [spec.apply(batch, p, mean, std, self.dtype, images=canvas) for spec, p in zip(self.views, params)]
+
+    def generate(self, batch: ImageBatch, seeds: torch.Tensor) -> PairBatch:
+        """Sample and render all views of ``batch`` from its ``(B,)`` per-sample ``seeds``."""
+        if batch.saliency is None and self.recipe.needs_saliency:
+            batch = batch.with_saliency(self._saliency(batch))
+        seeds = seeds.to(batch.images.device)
+        params = self.sample(batch, seeds)
+        return PairBatch(
+            views=self.apply(batch, params),
+            params=params,
+            seeds=seeds,
+            labels=batch.labels,
+            sources=batch.sources,
+            index=batch.index,
+            times=batch.times,
+        )
+
+    def transform(self, item: Any) -> list[torch.Tensor]:
+        """Per-sample mode, for a ``Dataset``'s ``__getitem__`` (like lightly's transforms).
+
+        Returns one ``(3, h, w)`` tensor per view. Seeds are worker-aware as in
+        :meth:`collate`, so the distribution is the batched one.
+        """
+        pairs = self.generate(collate_items([item], self.max_side), self.next_seeds(1))
+        return [view[0] for view in pairs.views]
+
+    def _saliency(self, batch: ImageBatch) -> torch.Tensor:
+        if self.saliency is not None:
+            return self.saliency(batch)
+        from pairgen.saliency import batch_saliency
+
+        return batch_saliency(batch)

@@ -1,0 +1,73 @@
+"""Explicit, batched, replayable parameters of one view."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+import torch
+
+
+@dataclass(frozen=True)
+class ViewParams:
+    """Everything random about one view of every sample of a batch.
+
+    Sampled separately from being applied (kornia's ``generate_parameters`` /
+    torchvision v2's ``make_params``), so the same params replay on images, masks,
+    saliency maps and boxes, and give the geometric correspondence between views.
+    A view replays from ``seeds`` alone (see :mod:`pairgen.random`).
+
+    Attributes:
+        boxes: ``(B, 4)`` float crop boxes, ``x1, y1, x2, y2`` in the source image's pixels.
+        flip: ``(B,)`` bool, horizontal flip after the crop.
+        jitter: ``(B, 4)`` colour factors: brightness, contrast, saturation (1 = identity)
+            and hue shift in turns (0 = identity), as torchvision's ``ColorJitter``.
+        jitter_order: ``(B, 4)`` int64 permutation of the four colour steps.
+        grayscale: ``(B,)`` bool.
+        blur_sigma: ``(B,)`` float Gaussian blur sigma in output pixels (0 = no blur).
+        solarize: ``(B,)`` bool.
+        seeds: ``(B,)`` int64 per-sample seeds the params were drawn from.
+        fallback_used: ``(B,)`` bool, the crop sampler fell back to its deterministic crop.
+        size: output ``(height, width)``.
+    """
+
+    boxes: torch.Tensor
+    flip: torch.Tensor
+    jitter: torch.Tensor
+    jitter_order: torch.Tensor
+    grayscale: torch.Tensor
+    blur_sigma: torch.Tensor
+    solarize: torch.Tensor
+    seeds: torch.Tensor
+    fallback_used: torch.Tensor
+    size: tuple[int, int]
+
+    def __len__(self) -> int:
+        return self.boxes.shape[0]
+
+    def to(self, device: torch.device | str) -> "ViewParams":
+        """The same params on ``device``."""
+        return self._map(lambda t: t.to(device))
+
+    def __getitem__(self, index) -> "ViewParams":
+        """Params of a subset of samples (an int, slice, index or bool tensor)."""
+        if isinstance(index, int):
+            index = slice(index, index + 1)
+        return self._map(lambda t: t[index])
+
+    def _map(self, fn) -> "ViewParams":
+        changes = {
+            f.name: fn(getattr(self, f.name)) for f in dataclasses.fields(self) if f.name != "size"
+        }
+        return dataclasses.replace(self, **changes)
+
+    @staticmethod
+    def cat(params: list["ViewParams"]) -> "ViewParams":
+        """Concatenate the params of several batches of one view."""
+        first = params[0]
+        changes = {
+            f.name: torch.cat([getattr(p, f.name) for p in params])
+            for f in dataclasses.fields(first)
+            if f.name != "size"
+        }
+        return dataclasses.replace(first, **changes)
