@@ -12,11 +12,11 @@ Example:
     0.93
 """
 
-from .analysis import ScanSettings, analyse
+from .analysis import ScanSettings, analyse_batch
 from .labels import false_negative_rates
 from .pipeline import diagnose, merge
 from .records import ImageRecord
 from .report import SCHEMA_VERSION, render_html, summary_text, write_report
 
-__all__ = ["diagnose", "merge", "ImageRecord", "ScanSettings", "analyse", "false_negative_rates",
+__all__ = ["diagnose", "merge", "ImageRecord", "ScanSettings", "analyse_batch", "false_negative_rates",
            "SCHEMA_VERSION", "render_html", "summary_text", "write_report"]

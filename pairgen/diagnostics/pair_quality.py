@@ -11,18 +11,18 @@ For each image, ``pairs`` Monte-Carlo pairs are drawn with a per-image seed (the
 same in every shard and re-run). Object coverage is read from a summed-area table
 of the mask, interpolated bilinearly, which is exact for a mask constant on cells.
 
-A *box sampler* draws the pairs: ``sampler(width, height, saliency, count, rng)``
-returns ``(count, 2, 4)`` float boxes ``(x0, y0, x1, y1)`` in source pixels for two
-views; ``saliency`` is the image's ``SIDE`` x ``SIDE`` map in [0, 1], ``rng`` a
-``numpy.random.Generator``. The built-in ``simclr`` sampler is torchvision's
-``RandomResizedCrop`` (scale 0.08-1, ratio 3/4-4/3; Chen et al., "A Simple Framework
-for Contrastive Learning of Visual Representations", ICML 2020).
+A *box sampler* draws the pairs of many images at once:
+``sampler(sizes, saliency, seeds)`` takes ``sizes`` ``(n, 2)`` (width, height), the
+images' ``saliency`` maps ``(n, SIDE, SIDE)`` in [0, 1] and ``(n,)`` int64 ``seeds`` (one
+per pair, derived from the image's path, so a pair is the same in every shard and
+re-run) and returns ``(n, 2, 4)`` float boxes ``(x0, y0, x1, y1)`` in source pixels
+for the two views. ``recipes.EngineBoxes`` wraps pairgen's ``PairSampler``.
 
 Example:
     >>> mask = np.zeros((64, 64), bool); mask[16:48, 16:48] = True
-    >>> rate, iou = pair_statistics(mask * 1.0, mask, 640, 480, simclr_boxes, 64, np.random.default_rng(0))
-    >>> 0.0 <= rate <= 1.0 and 0.0 <= iou <= 1.0
-    True
+    >>> boxes = np.array([[[0, 0, 320, 240], [160, 120, 480, 360]]], float)  # one pair, 640x480 image
+    >>> pair_statistics(mask, 640, 480, boxes)
+    (1.0, 0.14285714285714285)
 """
 
 from __future__ import annotations
@@ -39,41 +39,7 @@ MIN_OBJECT_IN_CROP = 0.2
 #: Crop's share of the object at or above which a crop shows the object.
 MIN_CROP_OF_OBJECT = 0.5
 
-BoxSampler = Callable[[int, int, np.ndarray, int, np.random.Generator], np.ndarray]
-
-
-def random_resized_crop_boxes(width: int, height: int, count: int, rng: np.random.Generator,
-                              scale: tuple[float, float] = (0.08, 1.0),
-                              ratio: tuple[float, float] = (3 / 4, 4 / 3), attempts: int = 10) -> np.ndarray:
-    """``(count, 4)`` boxes as torchvision's ``RandomResizedCrop.get_params`` draws them.
-
-    All ``attempts`` candidates per box are drawn at once; the first that fits is
-    kept, and a box with none that fits falls back to the centred crop of the
-    largest allowed aspect ratio, as torchvision does.
-    """
-    area = width * height
-    target = area * rng.uniform(scale[0], scale[1], (count, attempts))
-    aspect = np.exp(rng.uniform(math.log(ratio[0]), math.log(ratio[1]), (count, attempts)))
-    w = np.rint(np.sqrt(target * aspect))
-    h = np.rint(np.sqrt(target / aspect))
-    fits = (w > 0) & (w <= width) & (h > 0) & (h <= height)
-    first = fits.argmax(axis=1)
-    rows = np.arange(count)
-    w, h = w[rows, first], h[rows, first]
-    x0 = np.floor(rng.random(count) * (width - w + 1))
-    y0 = np.floor(rng.random(count) * (height - h + 1))
-    fallback = ~fits.any(axis=1)
-    if fallback.any():
-        fw, fh = _fallback_size(width, height, ratio)
-        w[fallback], h[fallback] = fw, fh
-        x0[fallback], y0[fallback] = (width - fw) // 2, (height - fh) // 2
-    return np.stack([x0, y0, x0 + w, y0 + h], axis=1)
-
-
-def simclr_boxes(width: int, height: int, saliency: np.ndarray, count: int, rng: np.random.Generator) -> np.ndarray:
-    """The ``simclr`` recipe's pairs: two independent RandomResizedCrop boxes each."""
-    boxes = random_resized_crop_boxes(width, height, 2 * count, rng)
-    return boxes.reshape(count, 2, 4)
+BoxSampler = Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]
 
 
 def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -97,18 +63,21 @@ def shows_object(mask: np.ndarray, boxes: np.ndarray) -> np.ndarray:
     return (inside >= MIN_OBJECT_IN_CROP * area - 1e-9) | (inside >= MIN_CROP_OF_OBJECT * total - 1e-9)
 
 
-def pair_statistics(saliency: np.ndarray, mask: np.ndarray, width: int, height: int, sampler: BoxSampler,
-                    count: int, rng: np.random.Generator) -> tuple[float | None, float]:
-    """(object-sharing rate or None when the mask is empty, mean view IoU) of one image."""
-    boxes = np.asarray(sampler(width, height, saliency, count, rng), dtype=np.float64)
-    if boxes.shape != (count, 2, 4):
-        raise ValueError(f"box sampler must return shape ({count}, 2, 4), got {boxes.shape}")
+def pair_statistics(mask: np.ndarray, width: int, height: int, boxes: np.ndarray) -> tuple[float | None, float]:
+    """(object-sharing rate or None when the mask is empty, mean view IoU) of one image.
+
+    Args:
+        mask: ``(h, w)`` bool object mask on the image's (squeezed) grid.
+        width, height: the source image's size, the boxes' frame.
+        boxes: ``(P, 2, 4)`` xyxy boxes of ``P`` pairs.
+    """
+    boxes = np.asarray(boxes, dtype=np.float64)
     iou = float(box_iou(boxes[:, 0], boxes[:, 1]).mean())
     if not mask.any():
         return None, iou
     grid_h, grid_w = mask.shape
     scaled = boxes * np.array([grid_w / width, grid_h / height] * 2)
-    shown = shows_object(mask, scaled.reshape(-1, 4)).reshape(count, 2)
+    shown = shows_object(mask, scaled.reshape(-1, 4)).reshape(-1, 2)
     return float(shown.all(axis=1).mean()), iou
 
 
@@ -163,12 +132,3 @@ def _table_at(table: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
     fx, fy = x - x0, y - y0
     return ((1 - fx) * (1 - fy) * table[y0, x0] + fx * (1 - fy) * table[y0, x0 + 1]
             + (1 - fx) * fy * table[y0 + 1, x0] + fx * fy * table[y0 + 1, x0 + 1])
-
-
-def _fallback_size(width: int, height: int, ratio: tuple[float, float]) -> tuple[int, int]:
-    in_ratio = width / height
-    if in_ratio < min(ratio):
-        return width, int(round(width / min(ratio)))
-    if in_ratio > max(ratio):
-        return int(round(height * max(ratio))), height
-    return width, height

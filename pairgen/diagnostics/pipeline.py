@@ -20,12 +20,12 @@ from pathlib import Path
 
 from .. import __version__
 from .aggregate import Aggregate
-from .analysis import ScanSettings
+from .analysis import ScanSettings, describe
 from .cache import RecordCache
 from .decode import DEFAULT_MAX_PIXELS
 from .hashing import NEAR_DUPLICATE_DISTANCE
 from .inputs import open_source
-from .object_proxy import opencv_spectral_residual
+from .object_proxy import SALIENCY_METHODS, boundary_contrast_no_prior
 from .recipes import resolve_recipes
 from .recommend import recommendations
 from .records import ImageRecord
@@ -41,7 +41,7 @@ def diagnose(data, out: str | os.PathLike = "report", recipe="simclr", batch_siz
              cache: bool | str | os.PathLike = True, progress: bool = False, saliency=None,
              mask_dir: str | os.PathLike | None = None, pairs_per_image: int = 16, seed: int = 0,
              max_pixels: int = DEFAULT_MAX_PIXELS, near_duplicate_distance: int = NEAR_DUPLICATE_DISTANCE,
-             item_timeout: float = DEFAULT_ITEM_TIMEOUT) -> dict:
+             item_timeout: float = DEFAULT_ITEM_TIMEOUT, html: bool = True) -> dict:
     """Diagnose a dataset for contrastive learning; write the report into ``out``.
 
     Args:
@@ -55,13 +55,16 @@ def diagnose(data, out: str | os.PathLike = "report", recipe="simclr", batch_siz
         shard: ``"i/n"`` or ``(i, n)``: scan only items ``i`` modulo ``n``; see :func:`merge`.
         cache: True for ``out/cache.sqlite``, a path, or False for none (datasets never cache).
         progress: show a progress bar with ETA on stderr.
-        saliency: the saliency function of the object proxy (default: OpenCV spectral residual).
+        saliency: the object proxy's saliency: a name of ``object_proxy.SALIENCY_METHODS`` or a
+            batched function ``(B, 3, H, W) uint8 -> (B, 1, H, W)`` (default: boundary contrast
+            without centre prior).
         mask_dir: folder of sidecar masks mirroring an image folder (``a/b.jpg`` -> ``a/b.png``).
         pairs_per_image: Monte-Carlo pairs per image and recipe.
         seed: base seed of the Monte-Carlo pairs.
         max_pixels: decompression-bomb limit.
         near_duplicate_distance: Hamming radius of near duplicates (bits of 64).
         item_timeout: seconds a batch (then an item) may take before it is listed as timed out.
+        html: also write ``report.html`` (the JSON is always written).
 
     Returns:
         The report as a dict (the content of ``report.json``).
@@ -71,7 +74,11 @@ def diagnose(data, out: str | os.PathLike = "report", recipe="simclr", batch_siz
     shard = parse_shard(shard) if isinstance(shard, str) else (shard or (0, 1))
     workers = default_workers() if workers is None else workers
     source = open_source(data, mask_dir=mask_dir)
-    settings = ScanSettings(saliency=saliency or opencv_spectral_residual, samplers=resolve_recipes(recipe),
+    if isinstance(saliency, str):
+        if saliency not in SALIENCY_METHODS:
+            raise ValueError(f"saliency must be one of {sorted(SALIENCY_METHODS)} or a function, got {saliency!r}")
+        saliency = SALIENCY_METHODS[saliency]
+    settings = ScanSettings(saliency=saliency or boundary_contrast_no_prior, samplers=resolve_recipes(recipe),
                             pairs_per_image=pairs_per_image, seed=seed, max_pixels=max_pixels)
     folder = Path(out)
     folder.mkdir(parents=True, exist_ok=True)
@@ -94,11 +101,11 @@ def diagnose(data, out: str | os.PathLike = "report", recipe="simclr", batch_siz
         "timing": {"seconds": seconds, "items": items, "items_per_second": items / seconds if seconds > 0 else 0.0,
                    "cache_hits": record_cache.hits if record_cache else 0, "workers": workers},
     }
-    return _finish(aggregate, meta, folder)
+    return _finish(aggregate, meta, folder, html)
 
 
 def merge(shard_dirs: list[str | os.PathLike], out: str | os.PathLike = "report",
-          batch_size: int | None = None) -> dict:
+          batch_size: int | None = None, html: bool = True) -> dict:
     """Merge the outputs of ``diagnose(..., shard="i/n")`` for all ``i`` into one report.
 
     The merged report equals the report of one full scan (timing aside): records are
@@ -108,6 +115,7 @@ def merge(shard_dirs: list[str | os.PathLike], out: str | os.PathLike = "report"
         shard_dirs: the shards' output folders, in any order.
         out: output folder of the merged report.
         batch_size: batch size of the false-negative estimates (default: the shards').
+        html: also write ``report.html``.
     """
     if not shard_dirs:
         raise ValueError("merge needs at least one shard folder")
@@ -140,10 +148,10 @@ def merge(shard_dirs: list[str | os.PathLike], out: str | os.PathLike = "report"
         "timing": {"seconds": seconds, "items": items, "items_per_second": items / shard_seconds if shard_seconds else 0.0,
                    "cache_hits": sum(m["timing"]["cache_hits"] for m in metas), "shard_seconds": shard_seconds},
     }
-    return _finish(aggregate, meta, folder)
+    return _finish(aggregate, meta, folder, html)
 
 
-def _finish(aggregate: Aggregate, meta: dict, folder: Path) -> dict:
+def _finish(aggregate: Aggregate, meta: dict, folder: Path, html: bool) -> dict:
     settings = meta["settings"]
     report = {
         "schema_version": SCHEMA_VERSION,
@@ -155,18 +163,17 @@ def _finish(aggregate: Aggregate, meta: dict, folder: Path) -> dict:
     report.update(aggregate.sections(settings["batch_size"], settings["pairs_per_image"]))
     report["recommendations"] = recommendations(report)
     report["timing"] = meta["timing"]
-    write_report(report, folder)
+    write_report(report, folder, with_html=html)
     return report
 
 
 def _settings(settings: ScanSettings, batch_size: int, distance: int, shard: str, limit: int | None) -> dict:
-    saliency = settings.saliency
     return {
         "recipes": [name for name, _ in settings.samplers],
         "batch_size": batch_size,
         "pairs_per_image": settings.pairs_per_image,
         "seed": settings.seed,
-        "saliency": f"{getattr(saliency, '__module__', '?')}.{getattr(saliency, '__qualname__', '?')}",
+        "saliency": describe(settings.saliency),
         "analysis_side": settings.side,
         "max_pixels": settings.max_pixels,
         "near_duplicate_distance": distance,

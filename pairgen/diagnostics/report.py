@@ -29,14 +29,16 @@ HTML_ROWS = 200
 _THUMB_GROUPS, _THUMB_PER_GROUP, _THUMB_SIDE = 8, 5, 96
 
 
-def write_report(report: dict, out: str | os.PathLike) -> tuple[Path, Path]:
-    """Write ``report.json`` and ``report.html`` into the folder ``out``; return their paths."""
+def write_report(report: dict, out: str | os.PathLike, with_html: bool = True) -> list[Path]:
+    """Write ``report.json`` (and ``report.html``) into the folder ``out``; return their paths."""
     folder = Path(out)
     folder.mkdir(parents=True, exist_ok=True)
-    json_path, html_path = folder / "report.json", folder / "report.html"
-    json_path.write_text(json.dumps(report, indent=1, allow_nan=False), encoding="utf-8")
-    html_path.write_text(render_html(report), encoding="utf-8")
-    return json_path, html_path
+    paths = [folder / "report.json"]
+    paths[0].write_text(json.dumps(report, indent=1, allow_nan=False), encoding="utf-8")
+    if with_html:
+        paths.append(folder / "report.html")
+        paths[1].write_text(render_html(report), encoding="utf-8")
+    return paths
 
 
 def summary_text(report: dict) -> str:

@@ -1,7 +1,7 @@
 """The streaming scan: items in, records out, in listing order, in parallel.
 
-Items are analysed in batches by a pool of worker processes (``workers``; 0 runs
-in this process). At most ``2 * workers + 2`` batches are in flight, so memory stays
+Items are analysed in batches by a pool of forked worker processes (``workers``; 0
+runs in this process, as on platforms without ``fork``). At most ``2 * workers + 2`` batches are in flight, so memory stays
 flat however many images there are, and records come out in the order of the
 listing (a merge of shards relies on that). Unchanged files come from the cache.
 A batch that takes longer than ``item_timeout`` seconds is retried item by item in
@@ -28,9 +28,10 @@ from collections import deque
 from collections.abc import Iterator
 
 import cv2
+import torch
 from tqdm import tqdm
 
-from .analysis import ScanSettings, analyse
+from .analysis import ScanSettings, analyse_batch
 from .cache import RecordCache
 from .inputs import DatasetSource, Item
 from .records import ImageRecord
@@ -73,6 +74,8 @@ def scan(source, settings: ScanSettings, workers: int = 0, cache: RecordCache | 
     """Records of the source's items (of one shard, at most ``limit``), in listing order."""
     if workers < 0:
         raise ValueError(f"workers must be >= 0, got {workers}")
+    if "fork" not in multiprocessing.get_all_start_methods():
+        workers = 0  # spawned workers would re-run `python -m pairgen`'s unguarded __main__
     if limit is not None and limit < 0:
         raise ValueError(f"limit must be >= 0, got {limit}")
     index, count = shard
@@ -86,7 +89,7 @@ def scan(source, settings: ScanSettings, workers: int = 0, cache: RecordCache | 
         if workers == 0:
             for batch in batches:
                 cached = cache.get_many(batch) if cache is not None else {}
-                fresh = [analyse(item, settings, dataset) for item in batch if item.key not in cached]
+                fresh = analyse_batch([item for item in batch if item.key not in cached], settings, dataset)
                 yield from _emit(batch, cached, fresh, cache, bar)
         else:
             yield from _parallel(batches, settings, dataset, workers, cache, bar, item_timeout)
@@ -162,20 +165,31 @@ def _timed_out(item: Item, seconds: float) -> ImageRecord:
 
 
 def _new_pool(workers: int, settings: ScanSettings, dataset):
-    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
-    return multiprocessing.get_context(method).Pool(workers, initializer=_init_worker,
-                                                    initargs=(settings, dataset))
+    """A pool of forked workers, forked while OpenCV has no pool threads.
+
+    A child forked while OpenCV's thread pool is running deadlocks in its first
+    OpenCV call (``setNumThreads``); shrinking the pool to one thread for the
+    moment of the fork avoids that without the start-up cost of spawned workers.
+    """
+    threads = cv2.getNumThreads()
+    cv2.setNumThreads(1)
+    try:
+        return multiprocessing.get_context("fork").Pool(workers, initializer=_init_worker,
+                                                        initargs=(settings, dataset))
+    finally:
+        cv2.setNumThreads(threads)
 
 
 def _init_worker(settings: ScanSettings, dataset) -> None:
     global _worker_settings, _worker_dataset
     _worker_settings, _worker_dataset = settings, dataset
     cv2.setNumThreads(1)  # one process per core already
+    torch.set_num_threads(1)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the main process's to handle
 
 
 def _analyse_batch(items: list[Item]) -> list[ImageRecord]:
-    return [analyse(item, _worker_settings, _worker_dataset) for item in items]
+    return analyse_batch(items, _worker_settings, _worker_dataset)
 
 
 def _batched(items, size: int) -> Iterator[list[Item]]:
