@@ -34,8 +34,9 @@ from scipy.sparse.csgraph import connected_components
 
 from .labels import false_negative_rates
 
-#: Default Hamming radius (of 64 bits) for near duplicates, for both hashes.
-NEAR_DUPLICATE_DISTANCE = 6
+#: Default Hamming radius (of 64 bits) for near duplicates, for both hashes: resized and recompressed
+#: copies of photos stay within 4 bits, distinct photos are 12 or more apart (benchmarks/RESULTS_diagnose.md).
+NEAR_DUPLICATE_DISTANCE = 4
 #: How many groups of each kind the report lists in full.
 MAX_LISTED_GROUPS = 1000
 _BLOCK = 4096  # rows compared at once within one band bucket

@@ -22,9 +22,9 @@ from .. import __version__
 from .aggregate import Aggregate
 from .analysis import ScanSettings, describe
 from .cache import RecordCache
-from .decode import DEFAULT_MAX_PIXELS
+from .decode import DEFAULT_MAX_PIXELS, decode_object
 from .hashing import NEAR_DUPLICATE_DISTANCE
-from .inputs import open_source
+from .inputs import DatasetSource, load_dataset_item, open_source
 from .object_proxy import SALIENCY_METHODS, boundary_contrast_no_prior
 from .recipes import resolve_recipes
 from .recommend import recommendations
@@ -101,7 +101,7 @@ def diagnose(data, out: str | os.PathLike = "report", recipe="simclr", batch_siz
         "timing": {"seconds": seconds, "items": items, "items_per_second": items / seconds if seconds > 0 else 0.0,
                    "cache_hits": record_cache.hits if record_cache else 0, "workers": workers},
     }
-    return _finish(aggregate, meta, folder, html)
+    return _finish(aggregate, meta, folder, html, preview=_previewer(source))
 
 
 def merge(shard_dirs: list[str | os.PathLike], out: str | os.PathLike = "report",
@@ -151,7 +151,7 @@ def merge(shard_dirs: list[str | os.PathLike], out: str | os.PathLike = "report"
     return _finish(aggregate, meta, folder, html)
 
 
-def _finish(aggregate: Aggregate, meta: dict, folder: Path, html: bool) -> dict:
+def _finish(aggregate: Aggregate, meta: dict, folder: Path, html: bool, preview=None) -> dict:
     settings = meta["settings"]
     report = {
         "schema_version": SCHEMA_VERSION,
@@ -163,8 +163,20 @@ def _finish(aggregate: Aggregate, meta: dict, folder: Path, html: bool) -> dict:
     report.update(aggregate.sections(settings["batch_size"], settings["pairs_per_image"]))
     report["recommendations"] = recommendations(report)
     report["timing"] = meta["timing"]
-    write_report(report, folder, with_html=html)
+    write_report(report, folder, with_html=html, preview=preview)
     return report
+
+
+def _previewer(source):
+    """Thumbnails of a dataset's items by key (``"#<index>"``); files are read by the report itself."""
+    if not isinstance(source, DatasetSource):
+        return None
+
+    def preview(key: str):
+        image = load_dataset_item(source.dataset, int(key[1:]))[0]
+        return decode_object(image).rgb
+
+    return preview
 
 
 def _settings(settings: ScanSettings, batch_size: int, distance: int, shard: str, limit: int | None) -> dict:

@@ -14,6 +14,8 @@ import io
 
 import numpy as np
 
+from .shortcuts import BLUR_THRESHOLD
+
 _BLUE, _ORANGE, _GRAY = "#3b6ea8", "#d9822b", "#8a8f98"
 _DPI = 90
 
@@ -28,10 +30,11 @@ def _figure(panels: int, height: float = 2.7):
     return fig, axes[0]
 
 
-def _encode(fig) -> str:
+def _encode(fig, bottom: float = 0.2) -> str:
     import matplotlib.pyplot as plt
 
-    fig.tight_layout()
+    # Fixed margins: tight_layout measures every tick label and costs seconds.
+    fig.subplots_adjust(left=0.07, right=0.97, bottom=bottom, top=0.88, wspace=0.32)
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=_DPI)
     plt.close(fig)
@@ -39,13 +42,31 @@ def _encode(fig) -> str:
 
 
 def _stairs(ax, histogram: dict, title: str, xlabel: str, log: bool = False, color: str = _BLUE) -> None:
-    ax.stairs(histogram["counts"], histogram["edges"], fill=True, color=color, alpha=0.85)
+    """A histogram; ``log`` draws it against log10 of the edges on a linear axis (fast) with 10^k ticks."""
+    edges = np.asarray(histogram["edges"], dtype=float)
+    counts = np.asarray(histogram["counts"])
     if log:
-        ax.set_xscale("log")
+        edges = np.log10(np.maximum(edges, 1e-12))
+    ax.stairs(counts, edges, fill=True, color=color, alpha=0.85)
+    used = np.flatnonzero(counts)
+    if len(used):
+        ax.set_xlim(edges[max(used[0] - 1, 0)], edges[min(used[-1] + 2, len(edges) - 1)])
+    if log:
+        lo, hi = ax.get_xlim()
+        ticks = np.arange(np.floor(lo), np.ceil(hi) + 1)
+        ticks = ticks[(ticks >= lo - 1e-9) & (ticks <= hi + 1e-9)]
+        ax.set_xticks(ticks, [_power_label(t) for t in ticks])
     ax.set_title(title, fontsize=10)
     ax.set_xlabel(xlabel, fontsize=9)
     ax.set_ylabel("images", fontsize=9)
     ax.tick_params(labelsize=8)
+
+
+def _power_label(exponent: float) -> str:
+    value = 10.0 ** exponent
+    if value >= 1000:
+        return f"{value / 1000:g}k"
+    return f"{value:g}"
 
 
 def inventory_figure(inventory: dict) -> str:
@@ -109,7 +130,7 @@ def labels_figure(labels: dict, top: int = 40) -> str:
     title = "Images per class" + (f" (largest {top} of {labels['classes']})" if labels["classes"] > top else "")
     a.set_title(title, fontsize=10)
     a.tick_params(axis="y", labelsize=8)
-    return _encode(fig)
+    return _encode(fig, bottom=0.32)
 
 
 def shortcuts_figure(shortcuts: dict) -> str:
@@ -118,27 +139,32 @@ def shortcuts_figure(shortcuts: dict) -> str:
     fig.set_size_inches(10.8, 2.6)
     _stairs(axes[0], hists["brightness"], "Brightness", "mean luma")
     _stairs(axes[1], hists["contrast"], "Contrast", "luma std")
-    _stairs(axes[2], hists["blur"], "Sharpness", "variance of Laplacian", log=False, color=_ORANGE)
-    axes[2].set_xscale("symlog", linthresh=1.0)
-    axes[2].axvline(100, color="k", linestyle="--", linewidth=1)
+    _stairs(axes[2], hists["blur"], "Sharpness", "variance of Laplacian", log=True, color=_ORANGE)
+    axes[2].axvline(np.log10(BLUR_THRESHOLD), color="k", linestyle="--", linewidth=1)
     _stairs(axes[3], hists["saturation"], "Saturation", "mean HSV saturation")
     return _encode(fig)
 
 
 def class_shortcuts_figure(shortcuts: dict, top: int = 30) -> str:
+    """Per-class means of the two statistics whose class means differ most."""
     per_class = shortcuts["per_class"]
     names = sorted(per_class, key=lambda k: -per_class[k]["images"])[:top]
-    fig, (a, b) = _figure(2, height=3.0)
+    spread = shortcuts["class_spread"]
+    stats = sorted((s for s in _CLASS_STATS if s in spread), key=lambda s: -spread[s])[:2] or list(_CLASS_STATS[:2])
+    fig, axes = _figure(2, height=3.0)
     fig.set_size_inches(10.8, 3.0)
-    for ax, stat, title in ((a, "brightness", "Mean brightness per class"),
-                            (b, "colourfulness", "Mean colourfulness per class")):
+    for ax, stat in zip(axes, stats):
         means = [per_class[n][stat].get("mean", 0.0) for n in names]
         stds = [per_class[n][stat].get("std", 0.0) for n in names]
         ax.bar(range(len(names)), means, yerr=stds, color=_BLUE, ecolor=_GRAY, capsize=2)
         ax.set_xticks(range(len(names)), [_short(n) for n in names], rotation=60, ha="right", fontsize=7)
-        ax.set_title(title, fontsize=10)
+        ax.set_title(f"Mean {_CLASS_STATS[stat]} per class (spread {spread.get(stat, 0.0):.1f} std)", fontsize=10)
         ax.tick_params(axis="y", labelsize=8)
-    return _encode(fig)
+    return _encode(fig, bottom=0.32)
+
+
+_CLASS_STATS = {"brightness": "brightness", "contrast": "contrast", "colourfulness": "colourfulness",
+                "saturation": "saturation", "blur": "sharpness"}
 
 
 def _short(text: str, width: int = 14) -> str:

@@ -124,11 +124,13 @@ def _shortcuts(shortcuts: dict, inventory: dict, out: list) -> None:
     if spread.get("grayscale_fraction", 0) > GRAYSCALE_SPREAD:
         _add(out, "shortcuts", "Grayscale differs between classes: a model can use it as a class cue.",
              f"per-class grayscale fractions differ by {spread['grayscale_fraction']:.0%}")
-    for name in ("brightness", "colourfulness", "saturation", "contrast", "blur"):
-        if spread.get(name, 0) > SHORTCUT_SPREAD:
-            _add(out, "shortcuts", f"Classes differ in {name}: use strong colour jitter (SimCLR strength 1.0) "
-                 "and check that linear probes do not rely on it.",
-                 f"class means of {name} span {spread[name]:.1f} overall standard deviations")
+    differing = [name for name in ("brightness", "colourfulness", "saturation", "contrast", "blur")
+                 if spread.get(name, 0) > SHORTCUT_SPREAD]
+    if differing:
+        _add(out, "shortcuts", f"Classes differ in {', '.join(differing)}: use strong colour jitter (SimCLR "
+             "strength 1.0) and check that linear probes do not rely on these statistics.",
+             "class means span " + ", ".join(f"{spread[n]:.1f} ({n})" for n in differing)
+             + " overall standard deviations")
     if overall["blurry_fraction"] > MANY_BLURRY:
         _add(out, "augmentation", "Many images are already blurry: lower the Gaussian-blur probability.",
              f"{overall['blurry_fraction']:.0%} blurry (variance of Laplacian < 100)")

@@ -18,7 +18,10 @@ import html
 import io
 import json
 import os
+import re
 from pathlib import Path
+
+import numpy as np
 
 from . import plots
 
@@ -26,18 +29,22 @@ from . import plots
 SCHEMA_VERSION = "1.0"
 #: Rows shown in the HTML tables of bad files and duplicate groups (the JSON has them all).
 HTML_ROWS = 200
-_THUMB_GROUPS, _THUMB_PER_GROUP, _THUMB_SIDE = 8, 5, 96
+_THUMB_GROUPS, _THUMB_PER_GROUP, _THUMB_SIDE = 20, 5, 96
 
 
-def write_report(report: dict, out: str | os.PathLike, with_html: bool = True) -> list[Path]:
-    """Write ``report.json`` (and ``report.html``) into the folder ``out``; return their paths."""
+def write_report(report: dict, out: str | os.PathLike, with_html: bool = True, preview=None) -> list[Path]:
+    """Write ``report.json`` (and ``report.html``) into the folder ``out``; return their paths.
+
+    ``preview(key) -> uint8 RGB array or None`` gives the duplicate groups' thumbnails
+    (default: read the key as a file path).
+    """
     folder = Path(out)
     folder.mkdir(parents=True, exist_ok=True)
     paths = [folder / "report.json"]
     paths[0].write_text(json.dumps(report, indent=1, allow_nan=False), encoding="utf-8")
     if with_html:
         paths.append(folder / "report.html")
-        paths[1].write_text(render_html(report), encoding="utf-8")
+        paths[1].write_text(render_html(report, preview), encoding="utf-8")
     return paths
 
 
@@ -70,12 +77,13 @@ def summary_text(report: dict) -> str:
     return "\n".join(lines)
 
 
-def render_html(report: dict) -> str:
-    """The self-contained HTML page of a report."""
+def render_html(report: dict, preview=None) -> str:
+    """The self-contained HTML page of a report (``preview``: see :func:`write_report`)."""
     inv, cen, pq, dup, lab, sc = (report[k] for k in
                                   ("inventory", "centricity", "pair_quality", "duplicates", "labels", "shortcuts"))
     body = [_header(report), _cards(report), _recommendations(report["recommendations"]),
-            _inventory(inv), _centricity(cen), _pair_quality(pq), _duplicates(dup), _labels(lab), _shortcuts(sc)]
+            _inventory(inv), _centricity(cen), _pair_quality(pq), _duplicates(dup, preview or _file_preview),
+            _labels(lab), _shortcuts(sc)]
     return _PAGE.format(title=_e(f"pairgen diagnose: {report['source']}"), css=_CSS, body="\n".join(body))
 
 
@@ -95,10 +103,10 @@ def _img(png: str, alt: str) -> str:
     return f'<img class="plot" alt="{_e(alt)}" src="data:image/png;base64,{png}">'
 
 
-def _table(headers: list[str], rows: list[list], cls: str = "") -> str:
-    head = "".join(f"<th>{_e(h)}</th>" for h in headers)
+def _table(headers: list[str] | None, rows: list[list], cls: str = "") -> str:
+    head = "" if headers is None else "<thead><tr>" + "".join(f"<th>{_e(h)}</th>" for h in headers) + "</tr></thead>"
     body = "".join("<tr>" + "".join(f"<td>{cell}</td>" for cell in row) + "</tr>" for row in rows)
-    return f'<table class="{cls}"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+    return f'<table class="{cls}">{head}<tbody>{body}</tbody></table>'
 
 
 def _header(report: dict) -> str:
@@ -116,7 +124,8 @@ def _cards(report: dict) -> str:
     cards = [
         ("Images readable", f"{inv['readable']:,}", f"of {inv['items']:,} items"),
         ("Bad files", f"{inv['bad']:,}", f"{inv['skipped']:,} skipped", "warn" if inv["bad"] else ""),
-        ("Verdict", _e(cen["verdict"] or "n/a"), f"{_pct(cen['object_centric_fraction'])} object-centric"),
+        ("Verdict", _e(cen["verdict"] or "n/a"), f"{_pct(cen['object_centric_fraction'])} of images object-centric",
+         "text"),
         ("simclr object sharing", _pct(simclr.get("object_sharing_rate")), f"mean IoU {_num(simclr.get('mean_iou'))}"),
         ("Near-duplicate groups", f"{dup['near']['groups']:,}", f"{dup['exact']['groups']:,} exact"),
     ]
@@ -133,9 +142,14 @@ def _cards(report: dict) -> str:
 def _recommendations(recs: list[dict]) -> str:
     if not recs:
         return "<section><h2>Recommendations</h2><p>Nothing to recommend.</p></section>"
-    items = "".join(f'<li><span class="tag">{_e(r["topic"])}</span>{_e(r["text"])}'
+    items = "".join(f'<li><span class="tag">{_e(r["topic"])}</span>{_code(r["text"])}'
                     f'<div class="because">because: {_e(r["because"])}</div></li>' for r in recs)
     return f"<section><h2>Recommendations</h2><ul class=\"recs\">{items}</ul></section>"
+
+
+def _code(text: str) -> str:
+    """Escape, then show `backticked` words as code."""
+    return re.sub(r"`([^`]+)`", r"<code>\1</code>", _e(text))
 
 
 def _counts(counter: dict) -> str:
@@ -152,7 +166,7 @@ def _inventory(inv: dict) -> str:
                      f"{inv['width']['max']:.0f} px"])
         rows.append(["Height (min / mean / max)", f"{inv['height']['min']:.0f} / {inv['height']['mean']:.0f} / "
                      f"{inv['height']['max']:.0f} px"])
-    parts = ["<section><h2>Inventory</h2>", _table(["", ""], rows, "kv")]
+    parts = ["<section><h2>Inventory</h2>", _table(None, rows, "kv")]
     if inv["width"].get("count"):
         parts.append(_img(plots.inventory_figure(inv), "size histograms"))
     if inv["bad_files"]:
@@ -192,7 +206,7 @@ def _pair_quality(pq: dict) -> str:
     return f"<section><h2>Pair quality</h2>{text}{table}{_img(plots.pair_quality_figure(pq), 'pairs')}</section>"
 
 
-def _duplicates(dup: dict) -> str:
+def _duplicates(dup: dict, preview) -> str:
     parts = [f"<section><h2>Duplicates</h2><p>{dup['exact']['groups']:,} exact-copy groups "
              f"({dup['exact']['redundant_images']:,} redundant files); {dup['near']['groups']:,} near-duplicate "
              f"groups ({dup['near']['images_in_groups']:,} images; pHash and dHash within "
@@ -203,30 +217,40 @@ def _duplicates(dup: dict) -> str:
                      f"near-duplicate of themselves as a negative.</p>")
     groups = dup["near"]["listed"]
     if groups:
-        rows = [[str(len(g)), _thumbs(g), "<br>".join(f"<code>{_e(k)}</code>" for k in g[:10])
-                 + (f"<br>&hellip; {len(g) - 10} more" if len(g) > 10 else "")]
-                for g in groups[:HTML_ROWS]]
+        rows = []
+        for index, group in enumerate(groups[:HTML_ROWS]):
+            thumbs = "".join(_thumb(preview, k) for k in group[:_THUMB_PER_GROUP]) if index < _THUMB_GROUPS else ""
+            names = "<br>".join(f"<code>{_e(k)}</code>" for k in group[:10])
+            more = f"<br>&hellip; {len(group) - 10} more" if len(group) > 10 else ""
+            rows.append([str(len(group)), thumbs, names + more])
         parts.append(_table(["size", "preview", "images"], rows, "files"))
     parts.append("</section>")
     return "".join(parts)
 
 
-def _thumbs(group: list[str]) -> str:
-    if not all(os.path.isfile(k) for k in group[:_THUMB_PER_GROUP]):
-        return ""
-    return "".join(_thumb(k) for k in group[:_THUMB_PER_GROUP])
+def _file_preview(key: str):
+    from PIL import Image
+
+    if not os.path.isfile(key):
+        return None
+    with Image.open(key) as image:
+        image.draft("RGB", (2 * _THUMB_SIDE, 2 * _THUMB_SIDE))
+        return np.asarray(image.convert("RGB"))
 
 
-def _thumb(path: str) -> str:
+def _thumb(preview, key: str) -> str:
     from PIL import Image
 
     try:
-        with Image.open(path) as image:
-            image.draft("RGB", (2 * _THUMB_SIDE, 2 * _THUMB_SIDE))
-            image = image.convert("RGB")
-            image.thumbnail((_THUMB_SIDE, _THUMB_SIDE))
-            buffer = io.BytesIO()
-            image.save(buffer, format="JPEG", quality=80)
+        array = preview(key)
+        if array is None:
+            return ""
+        image = Image.fromarray(array)
+        scale = _THUMB_SIDE / max(image.size)
+        image = image.resize((max(1, round(image.width * scale)), max(1, round(image.height * scale))),
+                             Image.Resampling.NEAREST if scale > 1 else Image.Resampling.LANCZOS)
+        buffer = io.BytesIO()
+        image.save(buffer, format="JPEG", quality=85)
     except Exception:  # noqa: BLE001 - a preview is optional
         return ""
     data = base64.b64encode(buffer.getvalue()).decode("ascii")
@@ -255,11 +279,13 @@ def _shortcuts(sc: dict) -> str:
         return ""
     stats = [["Grayscale", _pct(overall["grayscale_fraction"], 1)], ["Blurry (variance of Laplacian < 100)",
              _pct(overall["blurry_fraction"], 1)]]
-    for name in ("brightness", "contrast", "saturation", "colourfulness", "blur"):
+    for name, label in (("brightness", "Brightness (mean luma)"), ("contrast", "Contrast (luma std)"),
+                        ("saturation", "Saturation"), ("colourfulness", "Colourfulness"),
+                        ("blur", "Sharpness (variance of Laplacian)")):
         m = overall[name]
-        stats.append([name, f"{m['mean']:.3g} &plusmn; {m['std']:.3g}"])
+        stats.append([label, f"{m['mean']:.3g} &plusmn; {m['std']:.3g} (mean &plusmn; std)"])
     rgb = overall["mean_rgb"]
-    stats.append(["mean R, G, B", ", ".join(f"{v:.3f}" for v in rgb)])
+    stats.append(["Mean R, G, B", ", ".join(f"{v:.3f}" for v in rgb)])
     parts = ["<section><h2>Shortcuts</h2>", _table(["statistic", "overall"], stats, "kv"),
              _img(plots.shortcuts_figure(sc), "shortcut histograms")]
     if sc["class_spread"]:
@@ -287,6 +313,7 @@ h3{font-size:15px;margin:16px 0 6px}
 .card .v{font-size:24px;font-weight:600;margin:2px 0}
 .card .s{font-size:12px;color:#6b7280}
 .card.warn .v{color:#b42318}
+.card.text .v{font-size:17px;line-height:1.9;white-space:nowrap}
 .recs{padding-left:0;list-style:none;margin:0}
 .recs li{padding:8px 0;border-bottom:1px solid #eef0f2}
 .recs li:last-child{border-bottom:none}
@@ -295,7 +322,7 @@ h3{font-size:15px;margin:16px 0 6px}
 table{border-collapse:collapse;width:100%;font-size:13.5px;margin:6px 0}
 th,td{text-align:left;padding:5px 8px;border-bottom:1px solid #eef0f2;vertical-align:top}
 th{background:#f8f9fb;font-weight:600}
-table.kv td:first-child{width:230px;color:#4b5563}
+table.kv td:first-child{width:290px;color:#4b5563}
 table.files td{word-break:break-all}
 code{font-size:12.5px}
 img.plot{display:block;max-width:100%;height:auto;margin:10px auto 0}

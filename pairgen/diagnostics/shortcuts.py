@@ -31,26 +31,30 @@ GRAY_SPREAD = 3.0
 BLUR_THRESHOLD = 100.0
 #: Per-class statistics are kept for at most this many classes.
 MAX_CLASSES = 1000
+#: Classes with fewer images do not count towards the spread of class means.
+MIN_CLASS_IMAGES = 20
 
 _NUMERIC = ("brightness", "contrast", "blur", "saturation", "colourfulness")
 
 
 def shortcut_features(rgb: np.ndarray, gray: np.ndarray, gray_source: bool) -> dict:
-    """The statistics of one uint8 RGB analysis image and its luma."""
-    rgbf = rgb.astype(np.float32)
-    spread = float((rgbf.max(axis=2) - rgbf.min(axis=2)).mean())
-    rg = rgbf[..., 0] - rgbf[..., 1]
-    yb = 0.5 * (rgbf[..., 0] + rgbf[..., 1]) - rgbf[..., 2]
-    colourfulness = float(np.hypot(rg.std(), yb.std()) + 0.3 * np.hypot(rg.mean(), yb.mean()))
-    saturation = cv2.cvtColor(rgb, cv2.COLOR_RGB2HSV)[..., 1]
+    """The statistics of one uint8 RGB analysis image and its luma (OpenCV reductions, one pass each)."""
+    red, green, blue = cv2.split(rgb)
+    spread = cv2.mean(cv2.subtract(cv2.max(cv2.max(red, green), blue), cv2.min(cv2.min(red, green), blue)))[0]
+    red, green, blue = (c.astype(np.float32) for c in (red, green, blue))
+    rg_mean, rg_std = (float(v[0][0]) for v in cv2.meanStdDev(red - green))
+    yb_mean, yb_std = (float(v[0][0]) for v in cv2.meanStdDev(0.5 * (red + green) - blue))
+    luma_mean, luma_std = (float(v[0][0]) for v in cv2.meanStdDev(gray))
+    laplacian_std = float(cv2.meanStdDev(cv2.Laplacian(gray, cv2.CV_32F))[1][0][0])
+    saturation = cv2.mean(cv2.cvtColor(rgb, cv2.COLOR_RGB2HSV))[1]
     return {
         "grayscale": bool(gray_source or spread < GRAY_SPREAD),
-        "brightness": float(gray.mean()) / 255.0,
-        "contrast": float(gray.std()) / 255.0,
-        "blur": float(cv2.Laplacian(gray, cv2.CV_32F).var()),
-        "saturation": float(saturation.mean()) / 255.0,
-        "colourfulness": colourfulness,
-        "mean_rgb": [float(v) / 255.0 for v in rgbf.reshape(-1, 3).mean(axis=0)],
+        "brightness": luma_mean / 255.0,
+        "contrast": luma_std / 255.0,
+        "blur": laplacian_std ** 2,
+        "saturation": saturation / 255.0,
+        "colourfulness": float(np.hypot(rg_std, yb_std) + 0.3 * np.hypot(rg_mean, yb_mean)),
+        "mean_rgb": [v / 255.0 for v in cv2.mean(rgb)[:3]],
     }
 
 
@@ -89,7 +93,7 @@ class ShortcutStats:
         self.histograms = {
             "brightness": Histogram(linear_edges(0.0, 1.0, 20)),
             "contrast": Histogram(linear_edges(0.0, 0.5, 20)),
-            "blur": Histogram([0.0] + log_edges(1.0, 1e5, 20)),
+            "blur": Histogram(log_edges(0.1, 1e5, 24)),  # below 0.1 counts in the first bin
             "saturation": Histogram(linear_edges(0.0, 1.0, 20)),
         }
 
@@ -120,8 +124,10 @@ def _class_spread(per_class: dict, overall: dict) -> dict:
     """How far apart the class means are, in units of the overall standard deviation.
 
     A spread near 0 means no class stands out on that statistic; above about 1,
-    some class could be told apart by it alone.
+    some class could be told apart by it alone. Only classes of at least
+    ``MIN_CLASS_IMAGES`` images count (a class of two images says little).
     """
+    per_class = {k: g for k, g in per_class.items() if g["images"] >= MIN_CLASS_IMAGES}
     if len(per_class) < 2:
         return {}
     spread = {}
