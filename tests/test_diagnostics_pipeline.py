@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 import cv2
+import numpy as np
 import pytest
 from diagnostics_data import PHOTOS, jpeg_bytes, photo
 
@@ -147,3 +148,19 @@ def test_verdicts_agree_with_photos_dev(photos_dev, tmp_path):
     agreement = sum(verdicts[name] == scene for name, scene in truth.items()) / len(truth)
     assert agreement >= 0.8
     assert all(verdicts[name] for name, scene in truth.items() if scene)  # every scene-centric photo found
+
+
+def test_sidecar_masks_replace_the_computed_saliency(tmp_path):
+    (tmp_path / "images" / "cats").mkdir(parents=True)
+    (tmp_path / "masks" / "cats").mkdir(parents=True)
+    chelsea = photo("chelsea")  # 451 x 300
+    (tmp_path / "images" / "cats" / "chelsea.jpg").write_bytes(jpeg_bytes(chelsea))
+    mask = np.zeros(chelsea.shape[:2], np.uint8)
+    mask[:150, :] = 255  # top half
+    mask[200:250, 20:60] = 255  # a second, small blob: 2000 / 135300 = 1.5% of the image
+    cv2.imwrite(str(tmp_path / "masks" / "cats" / "chelsea.png"), mask)
+    diagnose(tmp_path / "images", out=tmp_path / "out", workers=0, mask_dir=tmp_path / "masks", html=False)
+    [record] = _read_records(tmp_path / "out" / RECORDS_FILE)
+    assert record.salient_fraction == pytest.approx((150 * 451 + 50 * 40) / (300 * 451), abs=0.02)
+    assert record.components == 2 and record.object_centric
+    assert record.centroid_y < 0.3

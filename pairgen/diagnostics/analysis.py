@@ -149,14 +149,14 @@ def _load_file(item: Item, settings: ScanSettings) -> tuple[Decoded, str, object
 
 
 def _measure(batch: list[_Loaded], settings: ScanSettings) -> None:
-    computed = [one for one in batch if one.sidecar is None]
-    maps = dict(zip(map(id, computed), saliency_maps([one.decoded.rgb for one in computed], settings.saliency)))
-    saliency = np.stack([maps[id(one)] if one.sidecar is None else _sidecar_map(one.sidecar) for one in batch])
+    computed = [i for i, one in enumerate(batch) if one.sidecar is None]
+    maps = dict(zip(computed, saliency_maps([batch[i].decoded.rgb for i in computed], settings.saliency)))
+    saliency = np.stack([maps[i] if one.sidecar is None else _sidecar_map(one.sidecar) for i, one in enumerate(batch)])
     masks = [object_mask(s) for s in saliency]
     for one, sal, mask in zip(batch, saliency, masks):
         record, rgb = one.record, one.decoded.rgb
         gray = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
-        record.dhash = f"{hashing.dhash(gray):016x}"
+        record.dhash = f"{hashing.dhash(gray):016x}"  # from the analysis image: the grid loses detail
         record.phash = f"{hashing.phash(gray):016x}"
         for name, value in shortcut_features(rgb, gray, one.decoded.gray_source).items():
             setattr(record, name, value)

@@ -56,6 +56,8 @@ SALIENCY_METHODS: dict[str, SaliencyFn] = {
 
 def saliency_maps(images: Sequence[np.ndarray], saliency: SaliencyFn = boundary_contrast_no_prior) -> np.ndarray:
     """``(B, SIDE, SIDE)`` float32 maps in [0, 1] of uint8 RGB images of any sizes."""
+    if not images:
+        return np.zeros((0, SIDE, SIDE), np.float32)
     grid = np.stack([cv2.resize(rgb, (SIDE, SIDE), interpolation=cv2.INTER_AREA) for rgb in images])
     with torch.no_grad():
         maps = saliency(torch.from_numpy(grid).permute(0, 3, 1, 2).contiguous())

@@ -47,11 +47,11 @@ def _add(out: list, topic: str, text: str, because: str) -> None:
 
 def _files(inventory: dict, out: list) -> None:
     if inventory["bad"]:
-        _add(out, "files", f"Fix or remove the {inventory['bad']} unreadable files listed in the inventory; "
+        _add(out, "files", f"Fix or remove the {inventory['bad']} unreadable file(s) listed in the inventory; "
              "a training DataLoader stops at the first one.", f"{inventory['bad']} bad of {inventory['items']} items")
     wrong = inventory["notes"].get("wrong extension", 0)
     if wrong:
-        _add(out, "files", f"Rename the {wrong} files whose extension does not match their format; some loaders "
+        _add(out, "files", f"Rename the {wrong} file(s) whose extension does not match the format; some loaders "
              "choose the decoder by extension.", f"{wrong} files with a wrong extension")
 
 

@@ -80,8 +80,8 @@ class ImageRecord:
             raise ValueError(f"status must be one of {STATUSES}, got {self.status!r}")
 
     def to_dict(self) -> dict:
-        """A JSON-ready dict without the fields that are None or empty."""
-        return {k: v for k, v in dataclasses.asdict(self).items() if v is not None and v != [] and v != {}}
+        """A JSON-ready dict without the fields that are None or empty (values are shared, not copied)."""
+        return {k: v for k, v in vars(self).items() if v is not None and v != [] and v != {}}
 
     @classmethod
     def from_dict(cls, data: dict) -> "ImageRecord":

@@ -323,7 +323,8 @@ table{border-collapse:collapse;width:100%;font-size:13.5px;margin:6px 0}
 th,td{text-align:left;padding:5px 8px;border-bottom:1px solid #eef0f2;vertical-align:top}
 th{background:#f8f9fb;font-weight:600}
 table.kv td:first-child{width:290px;color:#4b5563}
-table.files td{word-break:break-all}
+table.files td{overflow-wrap:anywhere}
+table.files code{word-break:break-all}
 code{font-size:12.5px}
 img.plot{display:block;max-width:100%;height:auto;margin:10px auto 0}
 img.thumb{height:64px;margin:0 4px 4px 0;border:1px solid #ddd;border-radius:3px}
