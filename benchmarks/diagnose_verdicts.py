@@ -1,6 +1,6 @@
 """Agreement of `pairgen diagnose`'s object-/scene-centric verdicts with a labelled photo set.
 
-Usage: python benchmarks/diagnose_verdicts.py PHOTOS_DIR [--saliency NAME]
+Usage: python benchmarks/diagnose_verdicts.py PHOTOS_DIR [--saliency boundary_contrast|spectral_residual]
 
 PHOTOS_DIR holds images/ and manifest.csv with columns ``file`` and ``scene_centric`` (0/1),
 like ../shared/data/photos-dev. Prints each image's features and verdict, the confusion
@@ -24,11 +24,12 @@ from pairgen.diagnostics.pipeline import RECORDS_FILE, _read_records  # noqa: E4
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("photos", type=Path)
+    parser.add_argument("--saliency", default="boundary_contrast", choices=("boundary_contrast", "spectral_residual"))
     args = parser.parse_args()
     with open(args.photos / "manifest.csv", newline="", encoding="utf-8") as handle:
         truth = {row["file"]: int(row["scene_centric"]) for row in csv.DictReader(handle)}
     with tempfile.TemporaryDirectory() as out:
-        diagnose(args.photos / "images", out=out, workers=0, cache=False)
+        diagnose(args.photos / "images", out=out, workers=0, cache=False, html=False, saliency=args.saliency)
         records = {Path(r.key).name: r for r in _read_records(Path(out) / RECORDS_FILE)}
     counts = {(t, p): 0 for t in (0, 1) for p in (0, 1)}
     print(f"{'file':44s} truth  verdict  components  dominant  salient")
