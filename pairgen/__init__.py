@@ -1,6 +1,7 @@
 """pairgen: bias-aware positive pairs, debiased negatives and dataset diagnostics for
 contrastive self-supervised learning in PyTorch."""
 
+from pairgen import losses, negatives
 from pairgen.batch import ImageBatch, PairBatch
 from pairgen.pair_sampler import PairSampler
 from pairgen.params import ViewParams
@@ -20,4 +21,6 @@ __all__ = [
     "ViewSpec",
     "available_recipes",
     "load_recipe",
+    "losses",
+    "negatives",
 ]

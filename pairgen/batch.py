@@ -32,6 +32,8 @@ class ImageBatch:
         sizes: ``(B, 2)`` int64 source ``(height, width)``.
         scales: ``(B, 2)`` float32 canvas pixels per source pixel, ``(y, x)``.
         saliency: optional ``(B, 1, H, W)`` float32 maps, >= 0, on the canvas.
+        saliency_given: optional ``(B,)`` bool, which items brought their own map
+            (the others' maps are zero until the sampler computes them).
         masks: optional ``(B, 1, H, W)`` uint8 object masks (0 = background) on the canvas.
         boxes: optional ``(B, M, 4)`` float32 object boxes, xyxy in source pixels.
         box_valid: optional ``(B, M)`` bool, which rows of ``boxes`` are real.
@@ -43,6 +45,7 @@ class ImageBatch:
     sizes: torch.Tensor
     scales: torch.Tensor
     saliency: torch.Tensor | None = None
+    saliency_given: torch.Tensor | None = None
     masks: torch.Tensor | None = None
     boxes: torch.Tensor | None = None
     box_valid: torch.Tensor | None = None
@@ -62,7 +65,16 @@ class ImageBatch:
         return _map_tensors(self, lambda t: t.pin_memory())
 
     def with_saliency(self, saliency: torch.Tensor) -> "ImageBatch":
-        return dataclasses.replace(self, saliency=saliency)
+        """The batch with ``saliency`` as the maps of the items that brought none."""
+        if self.saliency is not None and self.saliency_given is not None:
+            saliency = torch.where(self.saliency_given.view(-1, 1, 1, 1), self.saliency, saliency)
+        given = torch.ones(len(self), dtype=torch.bool, device=saliency.device)
+        return dataclasses.replace(self, saliency=saliency, saliency_given=given)
+
+    @property
+    def needs_saliency(self) -> bool:
+        """Whether some item has no saliency map yet."""
+        return self.saliency is None or (self.saliency_given is not None and not bool(self.saliency_given.all()))
 
     def source_to_canvas(self, boxes: torch.Tensor) -> torch.Tensor:
         """Map ``(B, 4)`` (or ``(B, M, 4)``) xyxy boxes from source to canvas pixels."""
@@ -121,6 +133,17 @@ class PairBatch:
         return dataclasses.replace(
             _map_tensors(self, lambda t: t.pin_memory()), views=[v.pin_memory() for v in self.views]
         )
+
+    def negative_mask(self, views: int = 2, **ids) -> torch.Tensor:
+        """Who may be a negative of whom among the first ``views`` views (rows ordered as
+        ``torch.cat(views)``): items sharing a label, a source or the dataset index are
+        not negatives. Extra ids (``groups=``, ``clusters=``) pass on to
+        :func:`pairgen.negatives.negative_mask`."""
+        from pairgen.negatives import negative_mask
+
+        known = {"labels": self.labels, "sources": self.sources, "indices": self.index}
+        known = {k: v for k, v in known.items() if v is not None}
+        return negative_mask(**known, **ids, n_views=views, batch_size=len(self), device=self.views[0].device)
 
     def correspondence(self, first: int = 0, second: int = 1, grid: int = 7, pos_ratio: float = 0.7):
         """Dense correspondence between two views (see :func:`pairgen.correspondence.correspondence`)."""

@@ -96,7 +96,8 @@ def collate_items(items: Sequence[Any], max_side: int) -> ImageBatch:
     Args:
         items: images, or mappings with ``"image"`` and optional ``"saliency"``
             (any resolution; resized bilinearly to the image), ``"mask"`` (resized by
-            nearest neighbour; nonzero = object), ``"boxes"`` (``(n, 4)`` xyxy source
+            nearest neighbour; nonzero = object; when no ``"boxes"`` are given, the
+            boxes of its connected components become the item's boxes), ``"boxes"`` (``(n, 4)`` xyxy source
             pixels; clipped to the image, degenerate ones dropped), ``"label"``,
             ``"source"`` (frames of one video, crops of one file...), ``"time"``,
             ``"index"``. Tuples ``(image, label)`` as torchvision datasets give are
@@ -120,19 +121,23 @@ def collate_items(items: Sequence[Any], max_side: int) -> ImageBatch:
         canvases.append(image)
     height = max(c.shape[0] for c in canvases)
     width = max(c.shape[1] for c in canvases)
-    images = torch.zeros((n, 3, height, width), dtype=torch.uint8)
+    images = np.zeros((n, 3, height, width), dtype=np.uint8)
     for i, canvas in enumerate(canvases):
-        images[i, :, : canvas.shape[0], : canvas.shape[1]] = torch.from_numpy(canvas).permute(2, 0, 1)
+        images[i, :, : canvas.shape[0], : canvas.shape[1]] = canvas.transpose(2, 0, 1)
     fields: dict[str, Any] = {
-        "images": images,
+        "images": torch.from_numpy(images),
         "sizes": torch.tensor(sizes, dtype=torch.int64),
         "scales": torch.tensor(scales, dtype=torch.float32),
     }
     shapes = [c.shape[:2] for c in canvases]
     if any("saliency" in r for r in records):
         fields["saliency"] = _stack_maps(records, "saliency", shapes, (height, width), None)
+        fields["saliency_given"] = torch.tensor(["saliency" in r for r in records])
     if any("mask" in r for r in records):
         fields["masks"] = _stack_maps(records, "mask", shapes, (height, width), cv2.INTER_NEAREST).to(torch.uint8)
+    for record in records:
+        if "mask" in record and "boxes" not in record:
+            record["boxes"] = mask_component_boxes(record["mask"], record["image"].shape[:2])
     if any("boxes" in r for r in records):
         fields["boxes"], fields["box_valid"] = _stack_boxes(records, sizes)
     for key, target, dtype in (("label", "labels", torch.int64), ("source", "sources", torch.int64),
@@ -161,6 +166,20 @@ def _record(item: Any, position: int) -> dict:
         if key in record:
             record[key] = _to_map(record[key], f"item {position} {key}")
     return record
+
+
+def mask_component_boxes(mask: np.ndarray, size: tuple[int, int], min_fraction: float = 0.01) -> np.ndarray:
+    """Boxes ``(n, 4)`` xyxy, in pixels of an image of ``size``, of the 8-connected
+    components of a mask's nonzero pixels that cover at least ``min_fraction`` of it."""
+    binary = (mask > 0).astype(np.uint8)
+    count, _, stats, _ = cv2.connectedComponentsWithStats(binary, connectivity=8)
+    sy, sx = size[0] / mask.shape[0], size[1] / mask.shape[1]
+    boxes = [
+        (x * sx, y * sy, (x + w) * sx, (y + h) * sy)
+        for x, y, w, h, area in stats[1:]
+        if area >= min_fraction * mask.size
+    ]
+    return np.asarray(boxes, dtype=np.float32).reshape(-1, 4)
 
 
 def _stack_maps(records, key, shapes, canvas, interpolation) -> torch.Tensor:

@@ -128,7 +128,7 @@ class PairSampler:
 
     def sample(self, batch: ImageBatch, seeds: torch.Tensor) -> list[ViewParams]:
         """The params of every view, drawn from the ``(B,)`` per-sample ``seeds``."""
-        if batch.saliency is None and self.recipe.needs_saliency:
+        if batch.needs_saliency and self.recipe.needs_saliency:
             batch = batch.with_saliency(self._saliency(batch))
         seeds = seeds.to(batch.images.device)
         params: list[ViewParams] = []
@@ -147,8 +147,6 @@ class PairSampler:
 
     def generate(self, batch: ImageBatch, seeds: torch.Tensor) -> PairBatch:
         """Sample and render all views of ``batch`` from its ``(B,)`` per-sample ``seeds``."""
-        if batch.saliency is None and self.recipe.needs_saliency:
-            batch = batch.with_saliency(self._saliency(batch))
         seeds = seeds.to(batch.images.device)
         params = self.sample(batch, seeds)
         return PairBatch(

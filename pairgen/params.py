@@ -7,6 +7,8 @@ from dataclasses import dataclass
 
 import torch
 
+_NOT_BATCHED = ("size", "extras")
+
 
 @dataclass(frozen=True)
 class ViewParams:
@@ -29,6 +31,8 @@ class ViewParams:
         seeds: ``(B,)`` int64 per-sample seeds the params were drawn from.
         fallback_used: ``(B,)`` bool, the crop sampler fell back to its deterministic crop.
         size: output ``(height, width)``.
+        extras: params of the view's extra ops (:mod:`pairgen.ops.view_op`), one dict
+            of ``(B, ...)`` tensors per op, in the order of ``ViewSpec.ops``.
     """
 
     boxes: torch.Tensor
@@ -41,6 +45,7 @@ class ViewParams:
     seeds: torch.Tensor
     fallback_used: torch.Tensor
     size: tuple[int, int]
+    extras: tuple[dict[str, torch.Tensor], ...] = ()
 
     def __len__(self) -> int:
         return self.boxes.shape[0]
@@ -56,10 +61,9 @@ class ViewParams:
         return self._map(lambda t: t[index])
 
     def _map(self, fn) -> "ViewParams":
-        changes = {
-            f.name: fn(getattr(self, f.name)) for f in dataclasses.fields(self) if f.name != "size"
-        }
-        return dataclasses.replace(self, **changes)
+        changes = {f.name: fn(getattr(self, f.name)) for f in dataclasses.fields(self) if f.name not in _NOT_BATCHED}
+        extras = tuple({k: fn(v) for k, v in extra.items()} for extra in self.extras)
+        return dataclasses.replace(self, **changes, extras=extras)
 
     @staticmethod
     def cat(params: list["ViewParams"]) -> "ViewParams":
@@ -68,6 +72,7 @@ class ViewParams:
         changes = {
             f.name: torch.cat([getattr(p, f.name) for p in params])
             for f in dataclasses.fields(first)
-            if f.name != "size"
+            if f.name not in _NOT_BATCHED
         }
-        return dataclasses.replace(first, **changes)
+        extras = tuple({k: torch.cat([p.extras[i][k] for p in params]) for k in extra} for i, extra in enumerate(first.extras))
+        return dataclasses.replace(first, **changes, extras=extras)

@@ -40,7 +40,7 @@ def draw_pairs(items: list[Any], sampler: PairSampler, out: str | Path, pairs: i
     from matplotlib.patches import Rectangle
 
     canvas = collate_items(items, sampler.max_side)
-    if canvas.saliency is None and sampler.recipe.needs_saliency:
+    if canvas.needs_saliency and sampler.recipe.needs_saliency:
         canvas = canvas.with_saliency(sampler._saliency(canvas))
     draws = [sampler.generate(canvas, sampler.next_seeds(len(canvas))) for _ in range(pairs)]
     n_views = min(len(sampler.views), 4)

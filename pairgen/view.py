@@ -14,6 +14,7 @@ from pairgen.ops.blur import blur_
 from pairgen.ops.color import apply_affine, color_affine
 from pairgen.ops.resized_crop import resized_crop
 from pairgen.ops.solarize import solarize
+from pairgen.ops.view_op import ViewOp, op_from_dict
 from pairgen.params import ViewParams
 from pairgen.random import derive_seeds, uniform
 
@@ -69,7 +70,8 @@ class Blur:
 class ViewSpec:
     """How to draw ``count`` views of each image: crop, flip, colour, blur, solarize.
 
-    The order of the ops is SimCLR's and BYOL's: crop and resize, flip, colour
+    The order of the ops is SimCLR's and BYOL's: crop and resize, flip, the extra
+    ``ops`` (:mod:`pairgen.ops.view_op`, e.g. occlusion or viewpoint), colour
     jitter, grayscale, blur, solarize, normalise.
 
     Example:
@@ -86,6 +88,7 @@ class ViewSpec:
     grayscale: float = 0.0
     blur: Blur | None = None
     solarize: float = 0.0
+    ops: tuple[ViewOp, ...] = ()
 
     def __post_init__(self):
         size = (self.size, self.size) if isinstance(self.size, int) else tuple(self.size)
@@ -99,6 +102,9 @@ class ViewSpec:
         _check_probability("flip", self.flip)
         _check_probability("grayscale", self.grayscale)
         _check_probability("solarize", self.solarize)
+        object.__setattr__(self, "ops", tuple(self.ops))
+        if not all(isinstance(op, ViewOp) for op in self.ops):
+            raise TypeError("ops must be ViewOp instances")
 
     @property
     def output_size(self) -> tuple[int, int]:
@@ -125,7 +131,7 @@ class ViewSpec:
         if self.blur is not None:
             lo, hi = self.blur.sigma
             sigma = torch.where(uniform(seeds, _BLUR_P)[:, 0] < self.blur.p, lo + uniform(seeds, _BLUR)[:, 0] * (hi - lo), sigma)
-        return ViewParams(
+        params = ViewParams(
             boxes=boxes.float(),
             flip=flip,
             jitter=jitter,
@@ -137,6 +143,10 @@ class ViewSpec:
             fallback_used=fallback,
             size=self.output_size,
         )
+        if not self.ops:
+            return params
+        extras = tuple(op.sample(batch, derive_seeds(seeds, 100 + k), params) for k, op in enumerate(self.ops))
+        return dataclasses.replace(params, extras=extras)
 
     def apply(
         self,
@@ -160,11 +170,15 @@ class ViewSpec:
         """
         images = batch.images if images is None else images
         crops = resized_crop(images, batch.source_to_canvas(params.boxes), params.size, flip=params.flip)
-        crops = crops.float()
+        crops, scale = crops.float(), 255.0
+        if self.ops:
+            crops, scale = crops / 255, 1.0
+            for op, extra in zip(self.ops, params.extras):
+                crops = op.apply(crops, extra)
         mean_t = torch.tensor(mean, device=crops.device)
         std_t = torch.tensor(std, device=crops.device)
-        matrix, offset = color_affine(params.jitter, params.jitter_order, params.grayscale, crops.mean((2, 3)) / 255)
-        matrix = matrix / (255 * std_t[None, :, None])
+        matrix, offset = color_affine(params.jitter, params.jitter_order, params.grayscale, crops.mean((2, 3)) / scale)
+        matrix = matrix / (scale * std_t[None, :, None])
         offset = (offset - mean_t) / std_t
         out = apply_affine(crops, matrix, offset, low=-mean_t / std_t, high=(1 - mean_t) / std_t)
         if bool((params.blur_sigma > 0).any()):
@@ -174,11 +188,14 @@ class ViewSpec:
             out = solarize(out, params.solarize, threshold=(0.5 - mean_t) / std_t, bound=(1 - 2 * mean_t) / std_t)
         return out.to(dtype)
 
-    @staticmethod
-    def replay_on_maps(maps: torch.Tensor, batch: ImageBatch, params: ViewParams) -> torch.Tensor:
-        """Crop and flip per-pixel maps on the batch's canvas (masks, saliency) exactly as
-        the images were; ``(B, C, H, W)`` in, ``(B, C, h, w)`` out, the dtype of ``maps``."""
-        return resized_crop(maps, batch.source_to_canvas(params.boxes), params.size, flip=params.flip)
+    def replay_on_maps(self, maps: torch.Tensor, batch: ImageBatch, params: ViewParams) -> torch.Tensor:
+        """Move per-pixel maps on the batch's canvas (masks, saliency) exactly as the
+        images were (crop, flip, geometric ops); ``(B, C, H, W)`` in, ``(B, C, h, w)`` out."""
+        out = resized_crop(maps, batch.source_to_canvas(params.boxes), params.size, flip=params.flip)
+        for op, extra in zip(self.ops, params.extras):
+            if op.geometric:
+                out = op.apply_to_maps(out, extra)
+        return out
 
     def to_dict(self) -> dict:
         """Plain data (round-trips through :meth:`from_dict`)."""
@@ -192,6 +209,8 @@ class ViewSpec:
             blur["sigma"] = list(blur["sigma"])
             out["blur"] = blur
         out["solarize"] = self.solarize
+        if self.ops:
+            out["ops"] = [op.to_dict() for op in self.ops]
         return out
 
     @classmethod
@@ -211,6 +230,8 @@ class ViewSpec:
             if "sigma" in blur:
                 blur["sigma"] = tuple(blur["sigma"])
             spec["blur"] = _build(Blur, blur, "blur")
+        if "ops" in spec:
+            spec["ops"] = tuple(op_from_dict(op) for op in spec["ops"] or ())
         if isinstance(spec.get("size"), list):
             spec["size"] = tuple(spec["size"])
         return cls(**spec)

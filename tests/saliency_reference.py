@@ -4,23 +4,11 @@ from __future__ import annotations
 
 import csv
 import math
-import os
 from pathlib import Path
 
 import numpy as np
 import scipy.ndimage
 import skimage.color
-
-
-def photos_dev_dir() -> Path | None:
-    """photos-dev: $PAIRGEN_PHOTOS_DEV, else ``<repo>/../shared/data/photos-dev``; None if absent."""
-    env = os.environ.get("PAIRGEN_PHOTOS_DEV")
-    candidates = [Path(env)] if env else []
-    candidates.append(Path(__file__).resolve().parents[2] / "shared" / "data" / "photos-dev")
-    for candidate in candidates:
-        if (candidate / "manifest.csv").is_file():
-            return candidate
-    return None
 
 
 def photos_dev_names(root: Path) -> list[str]:

@@ -8,7 +8,7 @@ import torch
 from PIL import Image
 from torch.utils.data import DataLoader
 
-from pairgen import PairBatch, PairSampler, ViewSpec
+from pairgen import PairBatch, PairSampler
 from pairgen.collate import collate_items
 from pairgen.correspondence import boxes_to_view
 from tests.conftest import photos_dev_dir
@@ -155,16 +155,16 @@ def test_params_replay_on_masks_saliency_and_boxes(photos):
     batch = sampler.collate([{"image": image, "saliency": red, "mask": (red > 128).numpy(), "boxes": [box]}] * 4)
     pairs = sampler(batch)
     for spec, params, view in zip(sampler.views, pairs.params, pairs.views):
-        saliency = ViewSpec.replay_on_maps(batch.saliency, batch, params)
+        saliency = spec.replay_on_maps(batch.saliency, batch, params)
         assert torch.allclose(saliency[:, 0] / 255, view[:, 0], atol=1.5 / 255)
-        mask = ViewSpec.replay_on_maps(batch.masks * 255, batch, params)
+        mask = spec.replay_on_maps(batch.masks * 255, batch, params)
         agree = ((mask[:, 0] > 127) == (view[:, 0] > 128 / 255)).float().mean()
         assert agree > 0.97
         # The object box maps into the view where a map painted inside that box goes.
         cx1, cy1, cx2, cy2 = batch.source_to_canvas(torch.tensor([box] * 4))[0].round().int().tolist()
         painted = torch.zeros_like(batch.saliency)
         painted[:, :, cy1:cy2, cx1:cx2] = 1
-        replayed = ViewSpec.replay_on_maps(painted, batch, params)[:, 0] > 0.5
+        replayed = spec.replay_on_maps(painted, batch, params)[:, 0] > 0.5
         in_view = boxes_to_view(batch.boxes, params)[:, 0].round().int()
         for i in range(len(view)):
             x1, y1, x2, y2 = in_view[i].tolist()
@@ -220,3 +220,17 @@ def test_bad_input_errors_name_the_argument():
         PairSampler("simclr", seed=-1)
     with pytest.raises(ValueError, match="available: .*simclr"):
         PairSampler("simclrr")
+
+
+def test_pair_negative_mask_uses_labels_sources_and_indices(photos):
+    sampler = PairSampler("simclr", size=32, seed=0)
+    items = [{"image": photos["astronaut"], "label": 0, "source": "a"},
+             {"image": photos["chelsea"], "label": 1, "source": "b"},
+             {"image": photos["coffee"], "label": 2, "source": "a"},
+             {"image": photos["rocket"], "label": 1, "source": "c"}]
+    mask = sampler(sampler.collate(items)).negative_mask()
+    related = {(0, 2), (2, 0), (1, 3), (3, 1)}
+    for a in range(8):
+        for b in range(8):
+            expected = a % 4 != b % 4 and (a % 4, b % 4) not in related
+            assert bool(mask[a, b]) == expected, (a, b)

@@ -6,7 +6,6 @@ from saliency_reference import (
     binarise_2xmean,
     boundary_contrast_reference,
     iou,
-    photos_dev_dir,
     photos_dev_names,
 )
 from skimage import data
@@ -73,10 +72,8 @@ def test_builtin_dispatches_to_the_default_method():
     torch.testing.assert_close(builtin_saliency(images, method="spectral_residual", sigma=4.0), spectral_residual(images, sigma=4.0))
 
 
-def test_iou_against_photos_dev_masks_beats_spectral_residual():
-    root = photos_dev_dir()
-    if root is None:
-        pytest.skip("photos-dev not found (set PAIRGEN_PHOTOS_DEV)")
+def test_iou_against_photos_dev_masks_beats_spectral_residual(photos_dev):
+    root = photos_dev
     default, residual = [], []
     for name in photos_dev_names(root):
         image = as_batch(np.array(Image.open(root / "images" / f"{name}.jpg").convert("RGB")))

@@ -5,7 +5,6 @@ from PIL import Image
 from saliency_reference import (
     binarise_2xmean,
     iou,
-    photos_dev_dir,
     photos_dev_names,
     spectral_residual_reference,
 )
@@ -87,10 +86,8 @@ def test_bad_input_names_the_argument():
         spectral_residual(torch.rand(1, 3, 20, 20), sigma=float("nan"))
 
 
-def test_iou_against_photos_dev_masks():
-    root = photos_dev_dir()
-    if root is None:
-        pytest.skip("photos-dev not found (set PAIRGEN_PHOTOS_DEV)")
+def test_iou_against_photos_dev_masks(photos_dev):
+    root = photos_dev
     scores = []
     for name in photos_dev_names(root):
         image = np.array(Image.open(root / "images" / f"{name}.jpg").convert("RGB"))

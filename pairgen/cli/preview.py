@@ -8,13 +8,15 @@ from PIL import Image, UnidentifiedImageError
 
 from pairgen.pair_sampler import PairSampler
 from pairgen.preview import draw_pairs, sample_photos
+from pairgen.saliency import load_saliency
 
 
 def register(subparsers) -> None:
     parser = subparsers.add_parser(
         "preview",
         help="draw sampled pairs with their crop boxes into a PNG",
-        description="Draw sampled pairs of a recipe over photos. Without IMAGE, uses scikit-image's sample photos.",
+        description="Draw sampled pairs of a recipe over photos. Without IMAGE, uses scikit-image's sample photos. "
+        "Sidecar saliency maps next to an image (NAME.saliency.png, NAME_saliency.png, ...) are used when present.",
     )
     parser.add_argument("images", nargs="*", metavar="IMAGE", help="image files (default: scikit-image photos)")
     parser.add_argument("--recipe", default="simclr", help="recipe name or YAML path (default: simclr)")
@@ -33,10 +35,14 @@ def run(args) -> int:
         for path in args.images:
             try:
                 with Image.open(path) as image:
-                    items.append(image.convert("RGB"))
+                    item = {"image": image.convert("RGB")}
             except (OSError, UnidentifiedImageError) as error:
                 raise SystemExit(f"pairgen preview: cannot read image {path}: {error}") from error
-            titles.append(Path(path).name)
+            saliency = load_saliency(path)
+            if saliency is not None:
+                item["saliency"] = saliency
+            items.append(item)
+            titles.append(Path(path).name + (" (sidecar saliency)" if saliency is not None else ""))
     else:
         photos = sample_photos()
         items, titles = list(photos.values()), list(photos)

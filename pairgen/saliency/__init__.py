@@ -1,6 +1,7 @@
 """Saliency sources: built-in weight-free maps, the user's own maps, model heatmaps, and
 CAST's localisation loss."""
 
+from pairgen.saliency.batch import batch_saliency
 from pairgen.saliency.boundary_contrast import boundary_contrast
 from pairgen.saliency.builtin import BUILTIN_METHODS, DEFAULT_METHOD, builtin_saliency
 from pairgen.saliency.gradcam import activation_heatmap, grad_cam
@@ -22,6 +23,7 @@ __all__ = [
     "SIDECAR_EXTENSIONS",
     "SIDECAR_INFIXES",
     "activation_heatmap",
+    "batch_saliency",
     "boundary_contrast",
     "builtin_saliency",
     "cast_localization_loss",

@@ -2,17 +2,20 @@
 
 * :func:`grad_cam`: Selvaraju et al., "Grad-CAM: Visual Explanations from Deep Networks
   via Gradient-based Localization", ICCV 2017. The target is a class per sample, or, for
-  self-supervised models, the cosine similarity of each embedding with a key embedding,
-  as CAST does for the query view (Selvaraju et al., "CASTing Your Model", CVPR 2021).
+  self-supervised models, the dot product of each embedding with a key embedding, as
+  CAST does for the query view (Selvaraju et al., "CASTing Your Model", CVPR 2021).
 * :func:`activation_heatmap`: the channel-summed activations of a layer, normalised per
   image, which ContrastiveCrop uses to find the object (Peng et al., "Crafting Better
   Contrastive Views for Siamese Representation Learning", CVPR 2022).
 
 Example:
     >>> from pairgen.models import efficientnet_lite0, preprocess
-    >>> model = efficientnet_lite0().eval()  # doctest: +SKIP
-    >>> x = preprocess(images)  # doctest: +SKIP
-    >>> cams = grad_cam(model, x, "head_activation", target=torch.tensor([281]))  # doctest: +SKIP
+    >>> model = efficientnet_lite0(pretrained=False).eval()
+    >>> x = preprocess(torch.randint(0, 256, (2, 3, 224, 224), dtype=torch.uint8))
+    >>> grad_cam(model, x, "head_activation", target=torch.tensor([281, 967])).shape
+    torch.Size([2, 1, 224, 224])
+    >>> activation_heatmap(model, x, "head_activation").shape
+    torch.Size([2, 1, 224, 224])
 """
 
 from __future__ import annotations
@@ -58,8 +61,10 @@ def grad_cam(
         target: what to explain, per sample:
             ``None``: the top class; an ``int`` or integer tensor ``(B,)``: classes;
             a float tensor ``(B, D)`` or ``(D,)``: key embeddings, the score being the
-            cosine similarity between the output embedding and the key (CAST uses the
-            query against its key); a callable ``output -> (B,)`` scores.
+            dot product of the output embedding with the key (CAST: the query against
+            its background-masked key; a model that L2-normalises its output gives
+            MoCo's positive logit up to the temperature); a callable
+            ``output -> (B,)`` scores.
         create_graph: keep the graph so that a loss on the maps trains the model (CAST's
             localisation loss); otherwise the maps are detached.
         resize: bilinear resize to the input's ``H x W``; ``False`` keeps the layer's
@@ -160,7 +165,7 @@ def _target_score(output: object, target: Target, batch: int) -> torch.Tensor:
             keys = target.to(output.dtype).expand_as(output) if target.ndim == 1 else target
             if keys.shape != output.shape:
                 raise ValueError(f"target: key embeddings must have shape {tuple(output.shape)}, got {tuple(target.shape)}")
-            score = F.cosine_similarity(output, keys.to(output.device), dim=1)
+            score = (output * keys.to(output.device)).sum(dim=1)
         else:
             classes = target.to(device=output.device, dtype=torch.long).reshape(-1)
             if classes.numel() != batch or bool(((classes < 0) | (classes >= output.shape[1])).any()):

@@ -1,0 +1,24 @@
+"""Batched ops: pure functions of a batch and its per-sample params, on any device."""
+
+from pairgen.ops.blur import gaussian_blur
+from pairgen.ops.color import apply_affine, color_affine, color_jitter
+from pairgen.ops.normalize import IMAGENET_MEAN, IMAGENET_STD, normalize
+from pairgen.ops.resized_crop import resized_crop
+from pairgen.ops.solarize import solarize
+from pairgen.ops.view_op import VIEW_OPS, ViewOp, op_from_dict, register_op
+
+__all__ = [
+    "IMAGENET_MEAN",
+    "IMAGENET_STD",
+    "VIEW_OPS",
+    "ViewOp",
+    "apply_affine",
+    "color_affine",
+    "color_jitter",
+    "gaussian_blur",
+    "normalize",
+    "op_from_dict",
+    "register_op",
+    "resized_crop",
+    "solarize",
+]
