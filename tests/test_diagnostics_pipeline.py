@@ -16,6 +16,7 @@ from diagnostics_data import PHOTOS, jpeg_bytes, photo
 from pairgen.cli import main
 from pairgen.diagnostics import SCHEMA_VERSION, diagnose, merge
 from pairgen.diagnostics.pipeline import RECORDS_FILE, _read_records
+from pairgen.diagnostics.records import ImageRecord, finite_json
 
 SECTIONS = ("inventory", "centricity", "pair_quality", "duplicates", "labels", "shortcuts", "recommendations")
 
@@ -164,3 +165,11 @@ def test_sidecar_masks_replace_the_computed_saliency(tmp_path):
     assert record.salient_fraction == pytest.approx((150 * 451 + 50 * 40) / (300 * 451), abs=0.02)
     assert record.components == 2 and record.object_centric
     assert record.centroid_y < 0.3
+
+
+def test_records_round_trip_and_json_never_holds_nan():
+    record = ImageRecord(key="a.jpg", ordinal=3, label="cat", notes=["CMYK converted to RGB"], pairs={"simclr": [None, 0.4]})
+    assert ImageRecord.from_dict(json.loads(finite_json(record.to_dict()))) == record
+    assert finite_json({"a": float("nan"), "b": [1.0, float("inf")]}) == '{"a": null, "b": [1.0, null]}'
+    with pytest.raises(ValueError, match="unknown record fields"):
+        ImageRecord.from_dict({"key": "a", "ordinal": 0, "colour": 1})

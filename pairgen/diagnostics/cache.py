@@ -19,7 +19,7 @@ import sqlite3
 from collections.abc import Iterable
 
 from .inputs import Item
-from .records import ImageRecord
+from .records import ImageRecord, finite_json
 
 _SCHEMA = """CREATE TABLE IF NOT EXISTS records (
     path TEXT PRIMARY KEY, size INTEGER, mtime_ns INTEGER, fingerprint TEXT, record TEXT)"""
@@ -70,7 +70,7 @@ class RecordCache:
         if record.file_size is None or record.mtime_ns is None:
             return
         self._pending.append((record.key, record.file_size, record.mtime_ns, self.fingerprint,
-                              json.dumps(record.to_dict())))
+                              finite_json(record.to_dict())))
 
     def commit(self) -> None:
         if self._pending:

@@ -28,7 +28,7 @@ from .inputs import DatasetSource, load_dataset_item, open_source
 from .object_proxy import SALIENCY_METHODS, boundary_contrast_no_prior
 from .recipes import resolve_recipes
 from .recommend import recommendations
-from .records import ImageRecord
+from .records import ImageRecord, finite_json
 from .report import SCHEMA_VERSION, write_report
 from .scan import DEFAULT_ITEM_TIMEOUT, default_workers, parse_shard, scan
 
@@ -201,7 +201,7 @@ def _stream_to_file(records, path: Path, aggregate: Aggregate) -> int:
     with open(path, "w", encoding="utf-8") as handle:
         for record in records:
             aggregate.add(record)
-            handle.write(json.dumps(record.to_dict(), allow_nan=False))
+            handle.write(finite_json(record.to_dict()))
             handle.write("\n")
             count += 1
     return count

@@ -13,6 +13,8 @@ Example:
 from __future__ import annotations
 
 import dataclasses
+import json
+import math
 from dataclasses import dataclass, field
 
 #: Record statuses: decoded and analysed, unreadable, or deliberately not scanned.
@@ -93,3 +95,21 @@ class ImageRecord:
 
 
 _FIELDS = {f.name for f in dataclasses.fields(ImageRecord)}
+
+
+def finite_json(value) -> str:
+    """``json.dumps`` with any NaN or infinity (which no measure should produce) written as null."""
+    try:
+        return json.dumps(value, allow_nan=False)
+    except ValueError:
+        return json.dumps(_finite(value), allow_nan=False)
+
+
+def _finite(value):
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    return value

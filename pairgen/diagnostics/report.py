@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from . import plots
+from .records import finite_json
 
 #: Layout version of report.json.
 SCHEMA_VERSION = "1.0"
@@ -41,7 +42,7 @@ def write_report(report: dict, out: str | os.PathLike, with_html: bool = True, p
     folder = Path(out)
     folder.mkdir(parents=True, exist_ok=True)
     paths = [folder / "report.json"]
-    paths[0].write_text(json.dumps(report, indent=1, allow_nan=False), encoding="utf-8")
+    paths[0].write_text(json.dumps(json.loads(finite_json(report)), indent=1), encoding="utf-8")
     if with_html:
         paths.append(folder / "report.html")
         paths[1].write_text(render_html(report, preview), encoding="utf-8")

@@ -23,7 +23,6 @@ import itertools
 import multiprocessing
 import os
 import signal
-import time
 from collections import deque
 from collections.abc import Iterator
 

@@ -30,19 +30,6 @@ class Histogram:
         index = bisect.bisect_right(self.edges, value) - 1
         self.counts[min(max(index, 0), len(self.counts) - 1)] += 1
 
-    def quantile(self, q: float) -> float | None:
-        """Approximate quantile, interpolated linearly within a bin."""
-        total = sum(self.counts)
-        if total == 0:
-            return None
-        target, seen = q * total, 0
-        for i, count in enumerate(self.counts):
-            if count and seen + count >= target:
-                lo, hi = self.edges[i], self.edges[i + 1]
-                return lo + (hi - lo) * (target - seen) / count
-            seen += count
-        return self.edges[-1]
-
     def to_dict(self) -> dict:
         return {"edges": self.edges, "counts": self.counts}
 
