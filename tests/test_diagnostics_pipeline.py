@@ -165,6 +165,14 @@ def test_sidecar_masks_replace_the_computed_saliency(tmp_path):
     assert record.salient_fraction == pytest.approx((150 * 451 + 50 * 40) / (300 * 451), abs=0.02)
     assert record.components == 2 and record.object_centric
     assert record.centroid_y < 0.3
+    # The same map as a sidecar next to the image (pairgen.saliency's naming rule), as .npy: the
+    # sidecar is used, and not scanned as an image itself.
+    np.save(tmp_path / "images" / "cats" / "chelsea.saliency.npy", mask[::-1] / 255.0)  # bottom half now
+    report = diagnose(tmp_path / "images", out=tmp_path / "out2", workers=0, html=False)
+    [record, sidecar] = _read_records(tmp_path / "out2" / RECORDS_FILE)
+    assert record.centroid_y > 0.7 and record.components == 2
+    assert (sidecar.status, sidecar.reason) == ("skipped", "saliency sidecar")
+    assert report["inventory"]["readable"] == 1
 
 
 def test_records_round_trip_and_json_never_holds_nan():

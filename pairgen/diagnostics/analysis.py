@@ -187,8 +187,10 @@ def pair_seeds(keys: list[str], pairs: int, seed: int) -> np.ndarray:
 
 
 def _sidecar_map(source) -> np.ndarray:
-    """A sidecar mask/saliency: a file path (8-bit image) or an in-memory map."""
+    """A sidecar mask/saliency: a file path (image or ``.npy``) or an in-memory map."""
     if isinstance(source, (str, bytes)) or hasattr(source, "__fspath__"):
+        if str(source).lower().endswith(".npy"):
+            return normalise_map(np.load(source, allow_pickle=False))
         with open(source, "rb") as handle:
             return normalise_map(decode_bytes(handle.read(), side=ANALYSIS_SIDE).rgb[..., 0])
     return normalise_map(decode_object(source, side=ANALYSIS_SIDE).rgb[..., 0])

@@ -18,8 +18,10 @@ and a merge puts the shards back in the order a full scan has.
   ``(image, label, ...)`` tuple or a dict with ``image``/``img`` and ``label``/``target``
   keys. Images may be PIL images, numpy arrays or tensors (HWC or CHW).
 
-Optional sidecars: ``mask_dir`` holds, for ``root/a/b.jpg``, a map ``mask_dir/a/b.png``
-(8-bit saliency or object mask) used instead of the computed saliency.
+Optional sidecars (the naming rule of ``pairgen.saliency.sidecar``): a saliency map or
+object mask ``NAME.saliency.png`` / ``NAME_saliency.png`` (or ``.npy``, ``.tif``) next to
+``NAME.jpg``, or ``mask_dir/a/NAME.png`` for ``root/a/NAME.jpg``, is used instead of the
+computed saliency; sidecar files themselves are skipped, not scanned as images.
 
 Example:
     >>> source = open_source("photos/")            # doctest: +SKIP
@@ -39,6 +41,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from PIL import Image
+
+from pairgen.saliency.sidecar import SIDECAR_INFIXES, sidecar_candidates
 
 #: File extensions Pillow can decode; a file with another extension that turns out
 #: not to be an image is skipped (a README in the folder), not listed as bad.
@@ -112,8 +116,9 @@ class FolderSource:
                 ordinal += 1
                 continue
             subdirs = []
+            names = {entry.name for entry in entries}
             for entry in entries:
-                item, subdir = self._classify(entry, ordinal, ancestors, visited, with_stat)
+                item, subdir = self._classify(entry, ordinal, ancestors, visited, with_stat, names)
                 if subdir is not None:
                     subdirs.append(subdir)
                     continue
@@ -121,13 +126,16 @@ class FolderSource:
                 ordinal += 1
             stack.extend(reversed(subdirs))
 
-    def _classify(self, entry: os.DirEntry, ordinal: int, ancestors: frozenset, visited: set, with_stat: bool):
+    def _classify(self, entry: os.DirEntry, ordinal: int, ancestors: frozenset, visited: set, with_stat: bool,
+                  names: set[str]):
         """An Item for a file (or bad entry), or the (path, ancestors) of a sub-folder to walk."""
         path = Path(entry.path)
         key = str(path)
         if entry.name.startswith("."):
             kind = "folder" if _is_dir(entry) else "file"
             return Item(key=key, ordinal=ordinal, skip=f"hidden {kind}"), None
+        if any(path.stem.endswith(infix) for infix in SIDECAR_INFIXES) and not _is_dir(entry):
+            return Item(key=key, ordinal=ordinal, skip="saliency sidecar"), None
         try:
             st = entry.stat() if (with_stat or entry.is_symlink() or entry.is_dir()) else None
         except OSError as err:
@@ -145,16 +153,22 @@ class FolderSource:
             return Item(key=key, ordinal=ordinal, problem=f"not a regular file ({_file_kind(mode)})"), None
         rel = path.relative_to(self.root)
         label = rel.parts[0] if len(rel.parts) > 1 else None
-        mask = None
-        if self.mask_dir is not None:
-            candidate = (self.mask_dir / rel).with_suffix(".png")
-            mask = str(candidate) if candidate.is_file() else None
+        mask = self._sidecar(path, names) if with_stat else None
         return Item(
             key=key, ordinal=ordinal, path=key, label=label,
             size=st.st_size if st is not None else None,
             mtime_ns=st.st_mtime_ns if st is not None else None,
             mask_path=mask, strict=path.suffix.lower() in IMAGE_EXTENSIONS,
         ), None
+
+
+    def _sidecar(self, path: Path, names: set[str]) -> str | None:
+        """The image's sidecar map: next to it (looked up in the folder listing), else in ``mask_dir``."""
+        for candidate in sidecar_candidates(path, self.mask_dir, self.root if self.mask_dir is not None else None):
+            beside = candidate.parent == path.parent
+            if (candidate.name in names) if beside else candidate.is_file():
+                return str(candidate)
+        return None
 
 
 class FileListSource:
