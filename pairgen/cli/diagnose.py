@@ -1,0 +1,69 @@
+"""``pairgen diagnose PATH --out report/``: dataset-bias diagnostics before training.
+
+Exit status: 0, or 1 when a ``--fail-on`` condition holds, or 2 for bad arguments.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from pairgen.diagnostics.fail_on import CONDITIONS, failed_conditions, parse_conditions
+
+
+def add_common(parser) -> None:
+    """Options shared with ``pairgen diagnose-merge``."""
+    parser.add_argument("--out", default="report", help="output folder (default: report)")
+    parser.add_argument("--batch-size", type=int, default=None,
+                        help="batch size for the false-negative estimates (default: 256)")
+    parser.add_argument("--no-html", action="store_true", help="write report.json only")
+    parser.add_argument("--fail-on", default="", metavar="CONDITIONS",
+                        help=f"comma-separated conditions that make the exit status 1: {', '.join(CONDITIONS)} "
+                             "(some take a threshold, e.g. bad:10, false-negatives:0.9)")
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser("diagnose", help="dataset-bias diagnostics: centricity, pairs, duplicates, "
+                                   "false negatives, shortcuts, unreadable files")
+    parser.add_argument("path", help="image folder (class sub-folders = labels), or a .csv/.json file list")
+    add_common(parser)
+    parser.add_argument("--recipe", default="simclr", help="recipe whose pairs are measured next to simclr")
+    parser.add_argument("--workers", type=int, default=None, help="decoding processes (default: all CPUs)")
+    parser.add_argument("--limit", type=int, default=None, help="scan at most N items")
+    parser.add_argument("--shard", default=None, metavar="I/N",
+                        help="scan only items I modulo N (0 <= I < N); merge with pairgen diagnose-merge")
+    parser.add_argument("--saliency", default="boundary_contrast", choices=("boundary_contrast", "spectral_residual"),
+                        help="object proxy's saliency (default: boundary_contrast)")
+    parser.add_argument("--masks", default=None, metavar="DIR", help="sidecar masks mirroring the image folder")
+    parser.add_argument("--pairs-per-image", type=int, default=16, help="Monte-Carlo pairs per image (default 16)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the Monte-Carlo pairs")
+    parser.add_argument("--no-cache", action="store_true", help="rescan everything, write no cache")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from pairgen.diagnostics import diagnose
+
+    try:
+        conditions = parse_conditions(args.fail_on)
+        report = diagnose(args.path, out=args.out, recipe=args.recipe, batch_size=args.batch_size or 256,
+                          workers=args.workers, limit=args.limit, shard=args.shard, cache=not args.no_cache,
+                          progress=not args.quiet, html=not args.no_html, saliency=args.saliency, mask_dir=args.masks,
+                          pairs_per_image=args.pairs_per_image, seed=args.seed)
+    except (ValueError, TypeError) as err:
+        print(f"pairgen diagnose: error: {err}", file=sys.stderr)
+        return 2
+    return finish(report, args.out, conditions)
+
+
+def finish(report: dict, out: str, conditions) -> int:
+    """Print the summary and the failed conditions; the exit status."""
+    from pairgen.diagnostics import summary_text
+
+    print(summary_text(report))
+    print(f"  report: {out}/report.json" + (f", {out}/report.html" if (Path(out) / "report.html").is_file() else ""))
+    failed = failed_conditions(report, conditions)
+    for message in failed:
+        print(f"  FAIL {message}")
+    return 1 if failed else 0

@@ -1,0 +1,212 @@
+"""Everything measured on a batch of images: decode, hash, saliency, pairs and statistics.
+
+:func:`analyse_batch` is what a scan worker runs. It never raises: a failure
+becomes a ``"bad"`` record with the reason, and a file that does not claim to be an
+image (no image extension) and is not one becomes ``"skipped"``. Saliency and the
+recipes' crop boxes are computed for the whole batch in one call each.
+
+Example:
+    >>> from pairgen.diagnostics.inputs import Item
+    >>> [record] = analyse_batch([Item(key="cat.jpg", ordinal=0, path="cat.jpg")], ScanSettings())  # doctest: +SKIP
+    >>> record.status, record.object_centric                                                       # doctest: +SKIP
+    ('ok', True)
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+import torch
+
+from pairgen.random import derive_seeds
+
+from . import hashing
+from .centricity import centricity_features
+from .decode import ANALYSIS_SIDE, DEFAULT_MAX_PIXELS, BadImage, Decoded, decode_bytes, decode_object
+from .inputs import Item, load_dataset_item
+from .object_proxy import SaliencyFn, boundary_contrast_no_prior, normalise_map, object_mask, saliency_maps
+from .pair_quality import BoxSampler, pair_statistics
+from .records import ImageRecord
+from .recipes import resolve_recipes
+from .shortcuts import shortcut_features
+
+#: Version of the per-image analysis; cached records of another version are rescanned.
+ANALYSIS_VERSION = 1
+#: Files larger than this are not read (bad: "file too large").
+DEFAULT_MAX_FILE_BYTES = 1 << 31
+
+
+@dataclass(frozen=True)
+class ScanSettings:
+    """What a scan measures; records made under other settings are not reused from the cache.
+
+    Attributes:
+        side: longest side of the analysis image.
+        max_pixels: decompression-bomb limit (width x height).
+        max_file_bytes: files larger than this are bad without being read.
+        saliency: the object proxy's batched saliency function (``object_proxy``).
+        samplers: ``(name, box sampler)`` pairs whose pair quality is measured
+            (default: the ``simclr`` recipe).
+        pairs_per_image: Monte-Carlo pairs per image and sampler.
+        seed: base seed of the Monte-Carlo pairs.
+    """
+
+    side: int = ANALYSIS_SIDE
+    max_pixels: int = DEFAULT_MAX_PIXELS
+    max_file_bytes: int = DEFAULT_MAX_FILE_BYTES
+    saliency: SaliencyFn = boundary_contrast_no_prior
+    samplers: tuple[tuple[str, BoxSampler], ...] = field(default_factory=lambda: resolve_recipes("simclr"))
+    pairs_per_image: int = 16
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.side < 8:
+            raise ValueError(f"side must be >= 8, got {self.side}")
+        if self.max_pixels < 1:
+            raise ValueError(f"max_pixels must be >= 1, got {self.max_pixels}")
+        if self.pairs_per_image < 1:
+            raise ValueError(f"pairs_per_image must be >= 1, got {self.pairs_per_image}")
+        if self.seed < 0:
+            raise ValueError(f"seed must be >= 0, got {self.seed}")
+        names = [name for name, _ in self.samplers]
+        if len(set(names)) != len(names):
+            raise ValueError(f"sampler names must be unique, got {names}")
+
+    def fingerprint(self) -> str:
+        """A digest of everything that changes a record."""
+        described = (ANALYSIS_VERSION, self.side, self.max_pixels, self.max_file_bytes, describe(self.saliency),
+                     tuple((n, describe(s)) for n, s in self.samplers), self.pairs_per_image, self.seed)
+        return hashlib.blake2b(repr(described).encode(), digest_size=8).hexdigest()
+
+
+@dataclass
+class _Loaded:
+    record: ImageRecord
+    decoded: Decoded
+    sidecar: object
+
+
+def analyse_batch(items: list[Item], settings: ScanSettings, dataset=None) -> list[ImageRecord]:
+    """The records of ``items``, in order; never raises."""
+    records, loaded = [], []
+    for item in items:
+        record, ok = _load(item, settings, dataset)
+        records.append(record)
+        if ok is not None:
+            loaded.append(ok)
+    if loaded:
+        try:
+            _measure(loaded, settings)
+        except Exception:  # noqa: BLE001 - isolate the item that fails
+            for one in loaded:
+                try:
+                    _measure([one], settings)
+                except Exception as err:  # noqa: BLE001
+                    _status(one.record, "bad", f"analysis failed: {type(err).__name__}: {err}")
+    return records
+
+
+def _load(item: Item, settings: ScanSettings, dataset) -> tuple[ImageRecord, _Loaded | None]:
+    record = ImageRecord(key=item.key, ordinal=item.ordinal, label=item.label,
+                         file_size=item.size, mtime_ns=item.mtime_ns)
+    if item.skip is not None:
+        return _status(record, "skipped", item.skip), None
+    if item.problem is not None:
+        return _status(record, "bad", item.problem), None
+    try:
+        if item.path is not None:
+            decoded, digest, sidecar = _load_file(item, settings)
+        else:
+            image, record.label, sidecar = load_dataset_item(dataset, item.index)
+            decoded = decode_object(image, side=settings.side)
+            if decoded.width * decoded.height > settings.max_pixels:
+                raise BadImage(f"decompression bomb: {decoded.width}x{decoded.height} exceeds max_pixels")
+            digest = hashing.exact_hash(decoded.rgb.tobytes())
+    except BadImage as err:
+        unclaimed = item.path is not None and not item.strict and str(err).startswith("not an image")
+        return _status(record, "skipped" if unclaimed else "bad", "not an image file" if unclaimed else str(err)), None
+    except Exception as err:  # noqa: BLE001 - a scan never stops on one item
+        return _status(record, "bad", f"cannot read: {type(err).__name__}: {err}"), None
+    record.format, record.width, record.height = decoded.format, decoded.width, decoded.height
+    record.mode, record.bit_depth, record.notes = decoded.mode, decoded.bit_depth, decoded.notes
+    record.exact_hash = digest
+    return record, _Loaded(record, decoded, sidecar)
+
+
+def _load_file(item: Item, settings: ScanSettings) -> tuple[Decoded, str, object]:
+    if item.size is not None and item.size > settings.max_file_bytes:
+        raise BadImage(f"file too large ({item.size:,} bytes > max_file_bytes {settings.max_file_bytes:,})")
+    try:
+        with open(item.path, "rb") as handle:
+            data = handle.read(settings.max_file_bytes + 1)
+    except OSError as err:
+        raise BadImage(f"cannot read: {err.strerror or err}") from None
+    decoded = decode_bytes(data, name=item.path, max_pixels=settings.max_pixels, side=settings.side)
+    return decoded, hashing.exact_hash(data), item.mask_path
+
+
+def _measure(batch: list[_Loaded], settings: ScanSettings) -> None:
+    computed = [i for i, one in enumerate(batch) if one.sidecar is None]
+    maps = dict(zip(computed, saliency_maps([batch[i].decoded.rgb for i in computed], settings.saliency)))
+    saliency = np.stack([maps[i] if one.sidecar is None else _sidecar_map(one.sidecar) for i, one in enumerate(batch)])
+    masks = [object_mask(s) for s in saliency]
+    for one, sal, mask in zip(batch, saliency, masks):
+        record, rgb = one.record, one.decoded.rgb
+        gray = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
+        record.dhash = f"{hashing.dhash(gray):016x}"  # from the analysis image: the grid loses detail
+        record.phash = f"{hashing.phash(gray):016x}"
+        for name, value in shortcut_features(rgb, gray, one.decoded.gray_source).items():
+            setattr(record, name, value)
+        features = centricity_features(sal, mask)
+        record.salient_fraction = features.salient_fraction
+        record.centroid_x, record.centroid_y = features.centroid or (None, None)
+        record.components, record.dominant_share = features.components, features.dominant_share
+        record.object_centric = features.object_centric
+    pairs = settings.pairs_per_image
+    sizes = np.repeat(np.array([[one.decoded.width, one.decoded.height] for one in batch]), pairs, axis=0)
+    repeated = np.repeat(saliency, pairs, axis=0)
+    seeds = pair_seeds([one.record.key for one in batch], pairs, settings.seed)
+    for name, sampler in settings.samplers:
+        boxes = np.asarray(sampler(sizes, repeated, seeds), dtype=np.float64)
+        if boxes.shape != (len(sizes), 2, 4):
+            raise ValueError(f"box sampler {name!r} must return shape ({len(sizes)}, 2, 4), got {boxes.shape}")
+        boxes = boxes.reshape(len(batch), pairs, 2, 4)
+        for one, mask, image_boxes in zip(batch, masks, boxes):
+            rate, iou = pair_statistics(mask, one.decoded.width, one.decoded.height, image_boxes)
+            one.record.pairs[name] = [rate, iou]
+
+
+def pair_seeds(keys: list[str], pairs: int, seed: int) -> np.ndarray:
+    """``(len(keys) * pairs,)`` int64 seeds: a function of each key, the pair index and ``seed`` only."""
+    base = torch.tensor([_key_seed(k) for k in keys], dtype=torch.int64)
+    rows = base.repeat_interleave(pairs) + torch.arange(pairs, dtype=torch.int64).repeat(len(keys))
+    return derive_seeds(rows, seed).numpy()
+
+
+def _sidecar_map(source) -> np.ndarray:
+    """A sidecar mask/saliency: a file path (image or ``.npy``) or an in-memory map."""
+    if isinstance(source, (str, bytes)) or hasattr(source, "__fspath__"):
+        if str(source).lower().endswith(".npy"):
+            return normalise_map(np.load(source, allow_pickle=False))
+        with open(source, "rb") as handle:
+            return normalise_map(decode_bytes(handle.read(), side=ANALYSIS_SIDE).rgb[..., 0])
+    return normalise_map(decode_object(source, side=ANALYSIS_SIDE).rgb[..., 0])
+
+
+def _status(record: ImageRecord, status: str, reason: str) -> ImageRecord:
+    record.status, record.reason = status, reason
+    return record
+
+
+def _key_seed(key: str) -> int:
+    digest = hashlib.blake2b(key.encode("utf-8", "surrogateescape"), digest_size=8).digest()
+    return int.from_bytes(digest, "big") >> 3  # 61 bits: adding the pair index cannot overflow
+
+
+def describe(fn) -> str:
+    """A stable name of a function or callable object (for fingerprints and reports)."""
+    qualname = getattr(fn, "__qualname__", None)
+    return f"{fn.__module__}.{qualname}" if qualname and hasattr(fn, "__module__") else repr(fn)

@@ -1,0 +1,267 @@
+"""Robust decoding of one image into a small 8-bit RGB array for analysis.
+
+Never raises anything but :class:`BadImage` for bad input, whose ``reason`` says what
+is wrong in words: empty, not an image, truncated, a decompression bomb, zero size.
+Readable images in awkward modes are converted the way a training loader sees them
+(``PIL.Image.convert("RGB")``): CMYK, palette, 1-bit, grayscale+alpha and RGBA (alpha
+dropped). High-bit-depth images (16-bit PNG/TIFF, 32-bit integer or float) are scaled
+by their true bit depth (``65535`` for 16-bit), never clipped at 255 as a plain
+``convert("L")`` does. JPEGs are decoded at a reduced DCT scale (``Image.draft``),
+which reads every byte (truncation is still caught) at a fraction of the cost.
+
+The decompression-bomb check reads only the header: an image whose width x height
+exceeds ``max_pixels`` (default: the size Pillow itself refuses, twice
+``Image.MAX_IMAGE_PIXELS``) is bad, and is never decoded.
+
+Example:
+    >>> decoded = decode_bytes(open("cat.jpg", "rb").read(), name="cat.jpg")  # doctest: +SKIP
+    >>> decoded.rgb.shape, decoded.mode                                      # doctest: +SKIP
+    ((192, 256, 3), 'RGB')
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import warnings
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+from PIL import Image, UnidentifiedImageError
+
+#: Longest side of the analysis image, in pixels.
+ANALYSIS_SIDE = 256
+#: Images with more pixels are decompression bombs (Pillow raises above twice its limit).
+DEFAULT_MAX_PIXELS = 2 * (Image.MAX_IMAGE_PIXELS or 89_478_485)
+#: An image this small or smaller (shorter side, pixels) gets a note.
+TINY_SIDE = 16
+#: An aspect ratio (long side / short side) above this gets a note.
+EXTREME_ASPECT = 10.0
+
+_MODE_BITS = {"1": 1, "I;16": 16, "I;16B": 16, "I;16L": 16, "I;16N": 16, "I": 32, "F": 32}
+_GRAY_MODES = frozenset({"1", "L", "LA", "La", "I", "I;16", "I;16B", "I;16L", "I;16N", "F"})
+_SAME_FORMAT = {"MPO": "JPEG"}  # Pillow names multi-picture JPEGs MPO; their extension is .jpg
+
+
+class BadImage(Exception):
+    """An unreadable image; ``str(error)`` is the reason, for the report."""
+
+
+@dataclass
+class Decoded:
+    """A decoded image: the analysis array and what the file held.
+
+    Attributes:
+        rgb: uint8 ``(h, w, 3)`` array, longest side at most the requested side.
+        format, width, height, mode, bit_depth: the source as stored.
+        gray_source: the stored image has no colour channels.
+        notes: conversions and oddities, in words.
+    """
+
+    rgb: np.ndarray
+    format: str | None
+    width: int
+    height: int
+    mode: str
+    bit_depth: int
+    gray_source: bool
+    notes: list[str] = field(default_factory=list)
+
+
+def decode_bytes(data: bytes, name: str = "", max_pixels: int = DEFAULT_MAX_PIXELS,
+                 side: int = ANALYSIS_SIDE) -> Decoded:
+    """Decode an encoded image file's bytes.
+
+    Args:
+        data: the file's content.
+        name: the file name, used to check that the extension matches the content.
+        max_pixels: width x height above which the image is a decompression bomb.
+        side: longest side of the returned analysis array.
+
+    Raises:
+        BadImage: with the reason, for any file that is not a readable image.
+    """
+    if len(data) == 0:
+        raise BadImage("empty file (0 bytes)")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # our own bomb check replaces Pillow's warning
+        try:
+            image = Image.open(io.BytesIO(data))
+        except UnidentifiedImageError:
+            raise BadImage(_not_an_image(data)) from None
+        except Image.DecompressionBombError as err:
+            raise BadImage(f"decompression bomb: {err}") from None
+        except Exception as err:  # noqa: BLE001 - any decoder failure is a bad file
+            raise BadImage(f"unreadable header: {_describe(err)}") from None
+        width, height = image.size
+        if width <= 0 or height <= 0:
+            raise BadImage(f"zero-sized image ({width}x{height})")
+        if width * height > max_pixels:
+            raise BadImage(f"decompression bomb: {width}x{height} = {width * height:,} pixels "
+                           f"exceeds the limit of {max_pixels:,} (max_pixels)")
+        fmt, mode = image.format, image.mode
+        bit_depth = _bit_depth(data, fmt, mode, image)
+        notes = _extension_notes(name, fmt)
+        try:
+            if bit_depth > 8 and fmt != "JPEG":
+                rgb = _high_depth_rgb(data, image, bit_depth, side)
+                notes.append(f"{bit_depth}-bit, scaled to 8 bits by its full range")
+            else:
+                rgb = _eight_bit_rgb(image, side, notes)
+        except BadImage:
+            raise
+        except Exception as err:  # noqa: BLE001
+            raise BadImage(_decode_reason(err)) from None
+    notes.extend(_shape_notes(width, height))
+    return Decoded(rgb=rgb, format=fmt, width=width, height=height, mode=mode, bit_depth=bit_depth,
+                   gray_source=mode in _GRAY_MODES, notes=notes)
+
+
+def decode_object(obj, side: int = ANALYSIS_SIDE) -> Decoded:
+    """Decode an in-memory image: a PIL image, a numpy array or a tensor.
+
+    Arrays are ``(H, W)``, ``(H, W, C)`` or, when the first axis has 1, 3 or 4 entries
+    and the last does not, ``(C, H, W)``. uint8 is used as is, uint16 is scaled by
+    65535, floats are taken to lie in [0, 1].
+    """
+    if isinstance(obj, Image.Image):
+        width, height = obj.size
+        if width <= 0 or height <= 0:
+            raise BadImage(f"zero-sized image ({width}x{height})")
+        bit_depth = _MODE_BITS.get(obj.mode, 8)
+        notes: list[str] = []
+        rgb = _array_rgb(np.asarray(obj), side) if bit_depth > 8 else _eight_bit_rgb(obj, side, notes)
+        return Decoded(rgb, None, width, height, obj.mode, bit_depth, obj.mode in _GRAY_MODES,
+                       notes + _shape_notes(width, height))
+    if hasattr(obj, "detach") and hasattr(obj, "cpu"):
+        obj = obj.detach().cpu().numpy()
+    array = np.asarray(obj)
+    if array.ndim == 3 and array.shape[0] in (1, 3, 4) and array.shape[-1] not in (1, 3, 4):
+        array = np.moveaxis(array, 0, -1)
+    if array.ndim not in (2, 3) or (array.ndim == 3 and array.shape[-1] not in (1, 3, 4)):
+        raise BadImage(f"not an image array: shape {array.shape}")
+    height, width = array.shape[:2]
+    if width == 0 or height == 0:
+        raise BadImage(f"zero-sized image ({width}x{height})")
+    if array.dtype.kind not in "uifb":
+        raise BadImage(f"not an image array: dtype {array.dtype}")
+    if array.dtype.kind == "f" and not np.isfinite(array).all():
+        raise BadImage("image array holds NaN or infinity")
+    bit_depth = {1: 8, 2: 16}.get(array.dtype.itemsize, 32) if array.dtype.kind in "ui" else 32
+    gray = array.ndim == 2 or array.shape[-1] == 1
+    mode = ("L" if gray else "RGB") if bit_depth == 8 else f"{array.dtype}"
+    return Decoded(_array_rgb(array, side), None, width, height, mode, bit_depth, gray,
+                   _shape_notes(width, height))
+
+
+def _eight_bit_rgb(image: Image.Image, side: int, notes: list[str]) -> np.ndarray:
+    mode = image.mode
+    if image.format == "JPEG":
+        image.draft(mode, (side, side))  # DCT scaling: decode at 1/2, 1/4 or 1/8 size
+    image.load()
+    if mode == "CMYK":
+        notes.append("CMYK converted to RGB")
+    elif mode in ("RGBA", "LA", "La", "RGBa", "PA"):
+        notes.append("alpha channel dropped")
+    elif mode == "P":
+        notes.append("palette converted to RGB")
+    elif mode == "1":
+        notes.append("1-bit converted to 8-bit")
+    target = "L" if mode in ("1", "L", "LA", "La") else "RGB"
+    image = image.convert(target) if image.mode != target else image
+    array = np.asarray(image)
+    array = _fit(array, side)
+    return np.repeat(array[:, :, None], 3, axis=2) if array.ndim == 2 else np.ascontiguousarray(array)
+
+
+def _high_depth_rgb(data: bytes, image: Image.Image, bit_depth: int, side: int) -> np.ndarray:
+    """16-bit (or deeper) images, read at full depth by OpenCV or Pillow and scaled."""
+    array = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
+    if array is not None and array.ndim == 3:
+        code = cv2.COLOR_BGRA2RGBA if array.shape[2] == 4 else cv2.COLOR_BGR2RGB
+        array = cv2.cvtColor(array, code)
+    if array is None:
+        image.load()
+        array = np.asarray(image)
+    if array.dtype.kind in "ui" and array.dtype.itemsize > 2:
+        array = array.astype(np.float64) / (2.0 ** min(bit_depth, 32) - 1)
+    return _array_rgb(array, side)
+
+
+def _array_rgb(array: np.ndarray, side: int) -> np.ndarray:
+    """Any 2-D/3-D numeric array -> uint8 RGB, scaled by its dtype's range."""
+    if array.ndim == 3 and array.shape[-1] == 4:
+        array = array[..., :3]
+    if array.ndim == 3 and array.shape[-1] == 1:
+        array = array[..., 0]
+    if array.dtype == np.uint8:
+        out = array
+    elif array.dtype == np.bool_:
+        out = array.astype(np.uint8) * 255
+    elif array.dtype.kind in "ui":
+        scale = 255.0 / (np.iinfo(array.dtype).max if array.dtype.itemsize <= 2 else 2.0 ** 32 - 1)
+        out = np.clip(np.rint(array.astype(np.float32) * scale), 0, 255).astype(np.uint8)
+    else:
+        out = np.clip(np.rint(np.nan_to_num(array.astype(np.float32)) * 255.0), 0, 255).astype(np.uint8)
+    out = _fit(np.ascontiguousarray(out), side)
+    return np.repeat(out[:, :, None], 3, axis=2) if out.ndim == 2 else out
+
+
+def _fit(array: np.ndarray, side: int) -> np.ndarray:
+    """Shrink so that the longest side is at most ``side`` (never enlarges)."""
+    height, width = array.shape[:2]
+    longest = max(height, width)
+    if longest <= side:
+        return array
+    scale = side / longest
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    return cv2.resize(array, size, interpolation=cv2.INTER_AREA)
+
+
+def _bit_depth(data: bytes, fmt: str | None, mode: str, image: Image.Image) -> int:
+    if fmt == "PNG" and len(data) > 25:
+        return data[24]  # IHDR bit depth per channel: 1, 2, 4, 8 or 16
+    if fmt == "TIFF":
+        bits = getattr(image, "tag_v2", {}).get(258)
+        if bits:
+            return int(bits[0] if isinstance(bits, tuple) else bits)
+    return _MODE_BITS.get(mode, 8)
+
+
+def _extension_notes(name: str, fmt: str | None) -> list[str]:
+    extension = os.path.splitext(name)[1].lower()
+    if not extension or fmt is None:
+        return []
+    expected = Image.registered_extensions().get(extension)
+    if _SAME_FORMAT.get(fmt, fmt) != _SAME_FORMAT.get(expected, expected):
+        return [f"extension {extension} but the content is {fmt}"]
+    return []
+
+
+def _shape_notes(width: int, height: int) -> list[str]:
+    notes = []
+    if min(width, height) <= TINY_SIDE:
+        notes.append(f"tiny ({width}x{height})")
+    aspect = max(width, height) / min(width, height)
+    if aspect > EXTREME_ASPECT:
+        notes.append(f"extreme aspect ratio ({width}x{height})")
+    return notes
+
+
+def _not_an_image(data: bytes) -> str:
+    head = data[:512]
+    printable = sum(32 <= b < 127 or b in (9, 10, 13) for b in head)
+    kind = "text" if printable > 0.95 * len(head) else "data"
+    return f"not an image: unrecognised content ({kind}, {len(data):,} bytes)"
+
+
+def _decode_reason(err: Exception) -> str:
+    text = str(err)
+    if "truncated" in text.lower() or isinstance(err, EOFError):
+        return f"truncated file: {text or type(err).__name__}"
+    return f"cannot decode: {_describe(err)}"
+
+
+def _describe(err: Exception) -> str:
+    return f"{type(err).__name__}: {err}" if str(err) else type(err).__name__

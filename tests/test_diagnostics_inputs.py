@@ -1,0 +1,132 @@
+"""Bad and awkward input: the scan never crashes, lists every bad file with its reason, reads 16-bit right."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from diagnostics_data import RAMP16, build_bad_folder, jpeg_bytes, photo
+from PIL import Image
+
+from pairgen.diagnostics import diagnose
+from pairgen.diagnostics.decode import BadImage, decode_bytes, decode_object
+from pairgen.diagnostics.pipeline import RECORDS_FILE, _read_records
+
+
+def records_by_name(out: Path, root: Path) -> dict:
+    return {str(Path(r.key).relative_to(root)): r for r in _read_records(out / RECORDS_FILE)}
+
+
+@pytest.fixture(scope="module")
+def bad_scan(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("bad")
+    expected = build_bad_folder(tmp / "data")
+    report = diagnose(tmp / "data", out=tmp / "out", workers=2, cache=False, html=False)
+    return expected, report, records_by_name(tmp / "out", tmp / "data")
+
+
+def test_every_item_gets_its_expected_status(bad_scan):
+    expected, report, records = bad_scan
+    assert {name: r.status for name, r in records.items()} == expected
+    inventory = report["inventory"]
+    assert inventory["readable"] == sum(s == "ok" for s in expected.values())
+    assert inventory["bad"] == sum(s == "bad" for s in expected.values())
+    assert inventory["skipped"] == sum(s == "skipped" for s in expected.values())
+    listed = {str(Path(b["path"]).name): b["reason"] for b in inventory["bad_files"]}
+    assert set(listed) == {Path(n).name for n, s in expected.items() if s == "bad"}
+
+
+@pytest.mark.parametrize("name,reason", [
+    ("truncated.jpg", "truncated"), ("empty.jpg", "empty file"), ("text.jpg", "not an image"),
+    ("bomb.png", "decompression bomb"), ("loop.jpg", "symlink loop"), ("sub/back", "symlink loop"),
+    ("pipe.jpg", "not a regular file"), (".hidden.jpg", "hidden file"), ("README.txt", "not an image file")])
+def test_reasons_say_what_is_wrong(bad_scan, name, reason):
+    assert reason in bad_scan[2][name].reason
+
+
+def test_convertible_images_are_converted_and_noted(bad_scan):
+    records = bad_scan[2]
+    notes = {name: " ".join(r.notes) for name, r in records.items()}
+    assert "content is PNG" in notes["png_named.jpg"]
+    assert "CMYK" in notes["cmyk.jpg"] and "alpha" in notes["rgba.png"]
+    assert "palette" in notes["palette.png"] and "1-bit" in notes["onebit.png"]
+    assert "tiny" in notes["onepixel.png"] and "extreme aspect" in notes["tall.png"]
+    # CMYK and palette versions of the same photo look like the JPEG (converted, not garbled).
+    good = records["good.jpg"].brightness
+    assert records["cmyk.jpg"].brightness == pytest.approx(good, abs=0.02)
+    assert records["palette.png"].brightness == pytest.approx(good, abs=0.02)
+    assert records["onepixel.png"].width == 1 and records["tall.png"].height == 2000
+    assert records["onebit.png"].grayscale and not records["good.jpg"].grayscale
+
+
+def test_sixteen_bit_images_are_scaled_by_their_bit_depth(bad_scan):
+    records = bad_scan[2]
+    truth = RAMP16.astype(np.float64).mean() / 65535  # 0.5; clipping at 255 would give ~1.0
+    for name in ("gray16.png", "rgb16.png"):
+        assert records[name].bit_depth == 16
+        assert records[name].brightness == pytest.approx(truth, abs=0.005)
+
+
+def test_decoders_reject_with_reasons_and_accept_arrays():
+    with pytest.raises(BadImage, match="max_pixels"):
+        decode_bytes(jpeg_bytes(photo("chelsea")), max_pixels=1000)
+    decoded = decode_object(torch.from_numpy(RAMP16.astype(np.float32) / 65535)[None])  # CHW float
+    assert decoded.rgb.mean() / 255 == pytest.approx(0.5, abs=0.01) and decoded.gray_source
+    with pytest.raises(BadImage, match="NaN"):
+        decode_object(np.full((4, 4), np.nan, np.float32))
+    with pytest.raises(BadImage, match="shape"):
+        decode_object(np.zeros((2, 3, 4, 5), np.uint8))
+    assert decode_object(Image.fromarray(RAMP16)).rgb.mean() / 255 == pytest.approx(0.5, abs=0.01)
+
+
+def test_file_lists_with_labels_and_missing_files(tmp_path):
+    for name in ("a.jpg", "b.jpg"):
+        (tmp_path / name).write_bytes(jpeg_bytes(photo("coffee")))
+    with open(tmp_path / "list.csv", "w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["filename", "label"])
+        writer.writerows([["a.jpg", "cup"], ["b.jpg", "cup"], ["missing.jpg", "cup"]])
+    (tmp_path / "list.json").write_text(json.dumps([{"path": "a.jpg", "label": 1}, "missing.jpg"]))
+    report = diagnose(tmp_path / "list.csv", out=tmp_path / "out_csv", workers=0, html=False)
+    assert (report["inventory"]["readable"], report["inventory"]["bad"]) == (2, 1)
+    assert report["labels"]["counts"] == {"cup": 2}
+    assert "not found" in report["inventory"]["bad_files"][0]["reason"]
+    assert report["duplicates"]["exact"]["groups"] == 1
+    report = diagnose(tmp_path / "list.json", out=tmp_path / "out_json", workers=0, html=False)
+    assert report["labels"]["counts"] == {"1": 1} and report["inventory"]["bad"] == 1
+    with pytest.raises(ValueError, match="path column"):
+        (tmp_path / "nopath.csv").write_text("x,label\na.jpg,1\n")
+        diagnose(tmp_path / "nopath.csv", out=tmp_path / "o", html=False)
+
+
+class ArrayDataset:
+    """A map-style dataset of (image, label) with one item that raises and one that is not an image."""
+
+    classes = ["zero", "one"]
+
+    def __init__(self):
+        self.images = [photo("astronaut"), torch.from_numpy(photo("coffee")).permute(2, 0, 1), photo("rocket")]
+
+    def __len__(self):
+        return 5
+
+    def __getitem__(self, index):
+        if index == 3:
+            raise RuntimeError("disk on fire")
+        if index == 4:
+            return "not an image", 0
+        return self.images[index], index % 2
+
+
+def test_python_dataset_items_and_failures(tmp_path):
+    report = diagnose(ArrayDataset(), out=tmp_path, workers=0, html=False)
+    assert (report["inventory"]["readable"], report["inventory"]["bad"]) == (3, 2)
+    assert report["labels"]["counts"] == {"zero": 2, "one": 1}
+    reasons = {b["path"]: b["reason"] for b in report["inventory"]["bad_files"]}
+    assert "disk on fire" in reasons["#3"] and "not an image array" in reasons["#4"]
+    records = list(_read_records(tmp_path / RECORDS_FILE))
+    assert records[1].width == 600 and records[1].height == 400  # CHW tensor read as CHW
