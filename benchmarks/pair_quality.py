@@ -5,7 +5,7 @@ Usage: python benchmarks/pair_quality.py ../shared/data/photos-dev [--reps 50] [
 For each recipe, ``reps`` pairs per photo are sampled (params only; nothing is rendered)
 (a) with the photo's mask given as its saliency map (and as its mask, for the object
 crops) and (b) with pairgen's built-in saliency, and scored against the masks with the
-measures of ../shared/DESIGN.md (pairgen.pair_quality): the object-sharing rate, its
+measures of ../shared/DESIGN.md (pairgen.diagnostics.pair_quality): the object-sharing rate, its
 failure rate (1 - sharing) and the mean IoU of the two views' boxes.
 """
 
@@ -22,7 +22,7 @@ from PIL import Image
 
 from pairgen import PairSampler, available_recipes
 from pairgen.collate import collate_items
-from pairgen.pair_quality import box_iou, mask_tables, shows_object
+from pairgen.diagnostics.pair_quality import pair_statistics
 
 RECIPES = ("simclr", "cast", "ccrop", "objaware", "simccrop")
 
@@ -34,29 +34,20 @@ def load_photos(folder: Path) -> tuple[list[np.ndarray], list[np.ndarray], list[
     return images, masks, rows
 
 
-def padded_tables(masks: list[np.ndarray]) -> torch.Tensor:
-    height, width = max(m.shape[0] for m in masks), max(m.shape[1] for m in masks)
-    stack = torch.zeros((len(masks), height, width))
-    for i, m in enumerate(masks):
-        stack[i, : m.shape[0], : m.shape[1]] = torch.from_numpy(m.astype(np.float32))
-    return mask_tables(stack)
-
-
-def measure(recipe: str, items: list[dict], tables: torch.Tensor, reps: int, size: int) -> dict:
+def measure(recipe: str, items: list[dict], masks: list[np.ndarray], reps: int, size: int) -> dict:
     sampler = PairSampler(recipe, size=size, seed=0, mode="device")
     batch = collate_items(items, sampler.max_side)
-    shares, ious, fallbacks = [], [], []
+    boxes, fallbacks = [], []
     start = time.perf_counter()
     for _ in range(reps):
         params = sampler.sample(batch, sampler.next_seeds(len(items)))
-        first, second = params[0].boxes.double(), params[1].boxes.double()
-        shows = shows_object(tables, torch.stack([first, second], 1))
-        shares.append(shows.all(1).double())
-        ious.append(box_iou(first, second))
+        boxes.append(torch.stack([params[0].boxes, params[1].boxes], 1))
         fallbacks.append((params[0].fallback_used | params[1].fallback_used).double())
     seconds = (time.perf_counter() - start) / (reps * len(items))
-    share = torch.cat(shares).mean().item()
-    return {"share": share, "failure": 1 - share, "iou": torch.cat(ious).mean().item(),
+    pairs = torch.stack(boxes, 1).double().numpy()  # (images, reps, 2, 4)
+    stats = [pair_statistics(m, m.shape[1], m.shape[0], p) for m, p in zip(masks, pairs)]
+    share = float(np.mean([rate for rate, _ in stats]))
+    return {"share": share, "failure": 1 - share, "iou": float(np.mean([iou for _, iou in stats])),
             "fallback": torch.cat(fallbacks).mean().item(), "ms_per_pair": 1000 * seconds}
 
 
@@ -65,7 +56,7 @@ def builtin_maps(images: list[np.ndarray]) -> tuple[list[np.ndarray], float]:
 
     maps, start = [], time.perf_counter()
     for image in images:
-        tensor = torch.from_numpy(image).permute(2, 0, 1)[None]
+        tensor = torch.from_numpy(image.copy()).permute(2, 0, 1)[None]
         maps.append(builtin_saliency(tensor)[0, 0].numpy())
     return maps, (time.perf_counter() - start) / len(images)
 
@@ -87,7 +78,6 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(2)
     images, masks, rows = load_photos(args.photos)
-    tables = padded_tables(masks)
     given = [{"image": i, "saliency": m.astype(np.float32), "mask": m} for i, m in zip(images, masks)]
     maps, seconds = builtin_maps(images)
     builtin = [{"image": i, "saliency": s} for i, s in zip(images, maps)]
@@ -100,7 +90,7 @@ def main() -> None:
     results = {}
     for recipe in args.recipes:
         for mode, items in (("masks", given), ("built-in", builtin)):
-            r = measure(recipe, items, tables, args.reps, args.size)
+            r = measure(recipe, items, masks, args.reps, args.size)
             results[recipe, mode] = r
             print(f"| {recipe:<10} | {mode:<8} | {r['share']:7.3f} | {r['failure']:7.3f} | {r['iou']:8.3f} | "
                   f"{r['fallback']:8.3f} | {r['ms_per_pair']:7.2f} |")
