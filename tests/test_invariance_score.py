@@ -49,7 +49,8 @@ def brute_force(features, sets, reference, percentile, top_k, min_global_rate, m
     k = min(top_k, selective)
     top = sorted(range(neurons), key=lambda j: (-invariance[j], j))[:k]
     score = math.fsum(invariance[j] for j in top) / k
-    return thresholds, global_rate, local_rate, invariance, top, score
+    mean = math.fsum(invariance[j] for j in range(neurons) if global_rate[j] >= min_global_rate) / selective
+    return thresholds, global_rate, local_rate, invariance, top, score, mean
 
 
 @pytest.mark.parametrize("seed", range(4))
@@ -63,14 +64,14 @@ def test_vectorised_score_equals_brute_force_exactly(seed):
     percentile, top_k, min_rate = (80.0, 5, 0.05) if seed < 2 else (90.0, 30, 0.02)
     result = invariance_score(features, sets, reference=reference if seed % 2 else None, percentile=percentile,
                               top_k=top_k, min_global_rate=min_rate)
-    thresholds, global_rate, local_rate, invariance, top, score = brute_force(
+    thresholds, global_rate, local_rate, invariance, top, score, mean = brute_force(
         features, sets, reference, percentile, top_k, min_rate)
     assert result.thresholds.tolist() == thresholds
     assert result.global_rate.tolist() == global_rate
     assert result.local_rate.tolist() == local_rate
     assert result.invariance.tolist() == invariance
     assert result.top.tolist() == top
-    assert result.score == score
+    assert result.score == score and result.mean == mean
 
 
 def real_photos(size=64) -> torch.Tensor:
@@ -121,7 +122,7 @@ def test_flip_invariant_features_score_the_maximum(backbone):
     with_flips = torch.stack([photos, photos.flip(-1)], 1).flatten(0, 1)
     sets = torch.arange(len(photos)).repeat_interleave(2)
     invariant = invariance_score(layer_features(FlipAveraged(backbone), with_flips), sets, top_k=10)
-    assert invariant.score == invariant.maximum and invariant.normalized == 1.0
+    assert invariant.score == invariant.maximum and invariant.normalized == 1.0 and invariant.mean_normalized == 1.0
     assert (invariant.local_rate[invariant.selective] == 1.0).all()  # every neuron, not only the top
     # The plain backbone's spatial features change under flips: most neurons are not invariant.
     spatial = invariance_score(layer_features(backbone, with_flips, layer="layer4", pool="flatten"), sets, top_k=10)
@@ -132,7 +133,7 @@ def test_random_features_score_near_chance():
     photos = real_photos()
     views, sets, _ = transformed_sets(list(photos), Viewpoint(), set_size=8, size=64)
     result = invariance_score(layer_features(RandomFeatures(), views), sets)
-    assert abs(result.normalized) < 0.15
+    assert abs(result.normalized) < 0.15 and abs(result.mean_normalized) < 0.03
     # Over all selective neurons the mean invariance is the chance level 1 / (1 - (1 - G) ** 8).
     rate = result.global_rate[result.selective]
     chance = 1 / (1 - (1 - rate) ** 8)
@@ -197,7 +198,7 @@ def test_cli_prints_a_table_and_writes_json(tmp_path, capsys):
     transforms = ["illumination", "instance"] + (["temporal"] if video.is_file() else [])
     status = main(["invariance", *data, "--model", "resnet18", "--size", "32", "--set-size", "3", "--top-k", "5",
                    "--max-frames", "12", "--transform", *transforms, "--out", str(out)])
-    assert status == 0
+    assert status == 0 and torch.is_grad_enabled()  # no global state left behind
     report = json.loads(out.read_text())
     assert [row["transform"] for row in report["results"]] == transforms
     printed = capsys.readouterr().out
@@ -209,3 +210,20 @@ def test_cli_prints_a_table_and_writes_json(tmp_path, capsys):
               "--transform", "viewpoint", "--out", str(out)])
     with pytest.raises(SystemExit, match="data path not found: .*missing"):
         main(["invariance", str(tmp_path / "missing"), "--model", "resnet18"])
+
+
+def test_photos_group_by_sub_folder_or_groups_file(tmp_path):
+    from skimage import data
+
+    from pairgen.cli.invariance import read_groups
+    from pairgen.invariance.data import load_measure_data
+
+    for folder, name, image in (("cats", "a.png", data.chelsea()), ("cats", "b.jpg", data.cat()), ("", "c.png", data.coffee())):
+        (tmp_path / folder).mkdir(exist_ok=True)
+        Image.fromarray(image).save(tmp_path / folder / name)
+    (tmp_path / "groups.csv").write_text("# comment\nfile,group\nc.png,drinks\n")
+    grouped = load_measure_data([str(tmp_path)], size=32)
+    assert [p["name"].split("/")[-1] for p in grouped.photos] == ["c.png", "a.png", "b.jpg"]
+    assert grouped.photo_groups == [None, "cats", "cats"] and grouped.photos[1]["image"].shape == (32, 32, 3)
+    regrouped = load_measure_data([str(tmp_path)], size=32, groups=read_groups(str(tmp_path / "groups.csv")))
+    assert regrouped.photo_groups == ["drinks", "cats", "cats"]

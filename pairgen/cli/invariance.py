@@ -8,13 +8,13 @@ import json
 import time
 from pathlib import Path
 
-import torch
 
 from pairgen.invariance.backbones import load_backbone
 from pairgen.invariance.data import load_measure_data
 from pairgen.invariance.measure import SYNTHETIC, TRANSFORMS, measure_invariance
 
-COLUMNS = ("transform", "sets", "images", "score", "chance", "maximum", "normalized", "fallback")
+COLUMNS = ("transform", "sets", "images", "score", "chance", "maximum", "normalized", "mean", "mean normalized",
+           "fallback")
 
 
 def register(subparsers) -> None:
@@ -23,13 +23,14 @@ def register(subparsers) -> None:
         help="measure a backbone's invariance to occlusion, viewpoint, illumination, instance, time",
         description="The invariance score of Purushwalkam & Gupta (NeurIPS 2020): per-neuron firing "
         "thresholds at a percentile, global and local firing rates over sets of transformed images, "
-        "mean of the top-k local/global ratios. 'normalized' puts it between image-independent "
-        "features (0) and exactly invariant ones (1).",
+        "mean of the top-k local/global ratios ('score'); 'mean' averages all neurons that fire often "
+        "enough. 'normalized' puts each between image-independent features (0) and exactly invariant ones (1).",
     )
     parser.add_argument("data", nargs="+", metavar="DATA",
                         help="image or video files, folders (sub-folders = groups), or 'skimage'")
     parser.add_argument("--model", default="efficientnet_lite0",
-                        help="efficientnet_lite0 (ImageNet weights), a torchvision name (untrained) or module:function")
+                        help="efficientnet_lite0 (ImageNet weights), efficientnet_lite0-untrained, a torchvision name "
+                        "(untrained) or module:function (default: efficientnet_lite0)")
     parser.add_argument("--layer", default=None, help="module name of the features (default: the model's)")
     parser.add_argument("--transform", nargs="+", default=list(SYNTHETIC), choices=TRANSFORMS,
                         help="what to measure (default: occlusion viewpoint illumination)")
@@ -49,12 +50,12 @@ def register(subparsers) -> None:
 
 
 def read_groups(path: str) -> dict[str, str]:
-    """``file,group`` rows (a header row ``file,group`` is skipped) -> {file name: group}."""
+    """``file,group`` rows (``#`` comments and a ``file,group`` header skipped) -> {file name: group}."""
     groups = {}
     try:
         with open(path, newline="", encoding="utf-8") as handle:
             for number, row in enumerate(csv.reader(handle), 1):
-                if not row or row[0].startswith("#") or (number == 1 and row[:2] == ["file", "group"]):
+                if not row or row[0].startswith("#") or row == ["file", "group"]:
                     continue
                 if len(row) != 2:
                     raise SystemExit(f"pairgen invariance: {path} line {number}: expected 'file,group', got {row}")
@@ -70,7 +71,8 @@ def format_table(rows: list[dict]) -> str:
     for row in rows:
         cells = [row["transform"], str(row["sets"]), str(row["images"])]
         cells += [f"{row[k]:.2f}" for k in ("score", "chance", "maximum")]
-        cells += [f"{row['normalized']:.3f}", f"{100 * row['fallback_rate']:.0f}%"]
+        cells += [f"{row['normalized']:.3f}", f"{row['mean']:.2f}", f"{row['mean_normalized']:.3f}",
+                  f"{100 * row['fallback_rate']:.0f}%"]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -91,7 +93,6 @@ def run(args) -> int:
         raise SystemExit(f"pairgen invariance: {error}") from error
     print(f"{backbone.description}; layer {args.layer or backbone.layer!r}; {len(data.photos)} photos, "
           f"{len(data.frames)} frames")
-    torch.set_grad_enabled(False)
     rows = []
     for transform in dict.fromkeys(args.transform):
         started = time.perf_counter()

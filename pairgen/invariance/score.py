@@ -20,7 +20,11 @@ A neuron firing on every member of every set it fires on has ``L_j = 1`` and rea
 the largest invariance ``1 / G_j``; features independent of the image reach ``1 / (1 -
 (1 - G_j) ** n)`` on sets of size ``n`` (the chance of a set firing at all).
 :class:`InvarianceResult` reports both for the top neurons and the score normalised
-between them (0 = chance, 1 = fully invariant). Neurons whose global rate is below
+between them (0 = chance, 1 = fully invariant), and the same for the mean over all
+scored neurons (as Goodfellow et al. average a share of the units). With few sets
+the top-k score saturates: a neuron that fires on ``F > n`` images must spread over
+at least ``ceil(F / n)`` sets, so many neurons tie at that ceiling; the mean still
+separates transformations there. Neurons whose global rate is below
 ``min_global_rate`` (by default half the nominal ``1 - percentile / 100``) fire on too
 few images to be measured (a neuron firing on a single image would otherwise get a
 huge ratio) and get invariance 0.
@@ -63,6 +67,9 @@ class InvarianceResult:
         chance: mean over ``top`` of the invariance of image-independent features.
         maximum: mean over ``top`` of ``1 / G_j``, the invariance of exactly invariant features.
         normalized: ``(score - chance) / (maximum - chance)``.
+        mean: mean invariance of all selective neurons.
+        mean_normalized: ``mean`` normalised as ``normalized``, with the chance and
+            maximum of all selective neurons.
         sets, images: how many sets and images were measured.
         percentile, min_global_rate: the settings.
     """
@@ -77,6 +84,8 @@ class InvarianceResult:
     chance: float
     maximum: float
     normalized: float
+    mean: float
+    mean_normalized: float
     sets: int
     images: int
     percentile: float
@@ -85,7 +94,7 @@ class InvarianceResult:
     def to_dict(self, per_neuron: bool = False) -> dict:
         """Plain data for JSON (the per-neuron arrays only when ``per_neuron``)."""
         out = {"score": self.score, "chance": self.chance, "maximum": self.maximum, "normalized": self.normalized,
-               "top_k": len(self.top), "top": self.top.tolist(), "neurons": len(self.invariance),
+               "mean": self.mean, "mean_normalized": self.mean_normalized, "top_k": len(self.top), "top": self.top.tolist(), "neurons": len(self.invariance),
                "selective_neurons": int(self.selective.sum()), "sets": self.sets, "images": self.images,
                "percentile": self.percentile, "min_global_rate": self.min_global_rate}
         if per_neuron:
@@ -164,14 +173,21 @@ def invariance_score(
     top = torch.sort(invariance, descending=True, stable=True).indices[:k]
 
     # Image-independent features: a set of n fires with probability 1 - (1 - G) ** n.
-    fire_any = 1.0 - (1.0 - global_rate[top, None]) ** sizes.double()[None, :]
+    fire_any = 1.0 - (1.0 - safe_rate[:, None]) ** sizes.double()[None, :]
     chance_each = sizes.sum().double() / (fire_any * sizes.double()[None, :]).sum(1)
-    score = math.fsum(invariance[top].tolist()) / k
-    chance = math.fsum(chance_each.tolist()) / k
-    maximum = math.fsum((1.0 / global_rate[top]).tolist()) / k
-    normalized = (score - chance) / (maximum - chance) if maximum > chance else 0.0
+    most = 1.0 / safe_rate
+
+    def summary(neurons: torch.Tensor) -> tuple[float, float, float, float]:
+        count = len(neurons)
+        value = math.fsum(invariance[neurons].tolist()) / count
+        low = math.fsum(chance_each[neurons].tolist()) / count
+        high = math.fsum(most[neurons].tolist()) / count
+        return value, low, high, (value - low) / (high - low) if high > low else 0.0
+
+    score, chance, maximum, normalized = summary(top)
+    mean, _, _, mean_normalized = summary(selective.nonzero()[:, 0])
     return InvarianceResult(
         thresholds=thresholds, global_rate=global_rate, local_rate=local_rate, invariance=invariance,
         selective=selective, top=top, score=score, chance=chance, maximum=maximum, normalized=normalized,
-        sets=len(sizes), images=int(kept.sum()), percentile=float(percentile), min_global_rate=float(min_global_rate),
+        mean=mean, mean_normalized=mean_normalized, sets=len(sizes), images=int(kept.sum()), percentile=float(percentile), min_global_rate=float(min_global_rate),
     )
