@@ -20,6 +20,7 @@ from pathlib import Path
 
 import yaml
 
+import pairgen.transforms  # noqa: F401  (registers the invariance ops for recipes)
 from pairgen.view import ViewSpec
 
 
