@@ -11,7 +11,7 @@ from pairgen.batch import ImageBatch
 from pairgen.crops import CropSampler, RandomResizedCrop, crop_from_dict
 from pairgen.crops.base import check_range
 from pairgen.ops.blur import blur_
-from pairgen.ops.color import apply_affine, color_affine
+from pairgen.ops.color import apply_affine, channel_means, color_affine
 from pairgen.ops.resized_crop import resized_crop
 from pairgen.ops.solarize import solarize
 from pairgen.ops.view_op import ViewOp, op_from_dict
@@ -170,14 +170,14 @@ class ViewSpec:
         """
         images = batch.images if images is None else images
         crops = resized_crop(images, batch.source_to_canvas(params.boxes), params.size, flip=params.flip)
-        crops, scale = crops.float(), 255.0
+        scale = 255.0  # crops hold 0-255 values, uint8 or float
         if self.ops:
-            crops, scale = crops / 255, 1.0
+            crops, scale = crops.float() / 255, 1.0
             for op, extra in zip(self.ops, params.extras):
                 crops = op.apply(crops, extra)
         mean_t = torch.tensor(mean, device=crops.device)
         std_t = torch.tensor(std, device=crops.device)
-        matrix, offset = color_affine(params.jitter, params.jitter_order, params.grayscale, crops.mean((2, 3)) / scale)
+        matrix, offset = color_affine(params.jitter, params.jitter_order, params.grayscale, channel_means(crops) / scale)
         matrix = matrix / (scale * std_t[None, :, None])
         offset = (offset - mean_t) / std_t
         out = apply_affine(crops, matrix, offset, low=-mean_t / std_t, high=(1 - mean_t) / std_t)

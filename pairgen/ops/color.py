@@ -100,6 +100,21 @@ def color_affine(
     return matrix, offset
 
 
+def channel_means(images: torch.Tensor) -> torch.Tensor:
+    """``(B, C)`` float32 mean of each channel of each image of a ``(B, C, H, W)`` batch.
+
+    On CPUs image by image, so a uint8 batch is never copied whole to float.
+
+    Example:
+        >>> channel_means(torch.full((2, 3, 4, 4), 7, dtype=torch.uint8)).tolist()[0]
+        [7.0, 7.0, 7.0]
+    """
+    n, c = images.shape[:2]
+    if images.device.type != "cpu" or n == 0:
+        return images.float().mean((2, 3))
+    return torch.stack([image.reshape(c, -1).float().mean(1) for image in images])
+
+
 def apply_affine(
     images: torch.Tensor,
     matrix: torch.Tensor,
@@ -107,7 +122,12 @@ def apply_affine(
     low: float | torch.Tensor = 0.0,
     high: float | torch.Tensor = 1.0,
 ) -> torch.Tensor:
-    """``clamp(A x + b, low, high)`` per pixel, one batched matrix product.
+    """``clamp(A x + b, low, high)`` per pixel.
+
+    On GPUs one batched matrix product. On CPUs one small product per image,
+    converting that image (uint8 stays uint8 until then) and clamping it while it
+    is in cache: a batch-wide float copy, product and clamp each stream the whole
+    batch through memory, several times slower there.
 
     Args:
         images: ``(B, 3, H, W)`` float (or uint8, read as is: fold ``1/255`` into ``matrix``).
@@ -119,11 +139,31 @@ def apply_affine(
     """
     n, c, h, w = images.shape
     dtype = images.dtype if images.is_floating_point() else torch.float32
+    matrix, offset = matrix.to(dtype), offset.to(dtype)
+    if images.device.type == "cpu":
+        return _apply_affine_each(images, matrix, offset, low, high, dtype)
     flat = images.reshape(n, c, h * w).to(dtype)
-    out = torch.baddbmm(offset.to(dtype)[:, :, None], matrix.to(dtype), flat).view(n, c, h, w)
+    out = torch.baddbmm(offset[:, :, None], matrix, flat).view(n, c, h, w)
     if isinstance(low, torch.Tensor):
         low, high = low.to(out).view(1, -1, 1, 1), high.to(out).view(1, -1, 1, 1)
     return out.clamp_(low, high)
+
+
+def _apply_affine_each(images, matrix, offset, low, high, dtype):
+    n, c, h, w = images.shape
+    out = torch.empty((n, c, h, w), dtype=dtype)
+    per_channel = isinstance(low, torch.Tensor)
+    if per_channel:
+        low, high = low.to(dtype).view(-1, 1), high.to(dtype).view(-1, 1)
+    for i in range(n):
+        plane = out[i].view(c, h * w)
+        torch.addmm(offset[i, :, None], matrix[i], images[i].reshape(c, h * w).to(dtype), out=plane)
+        if per_channel:  # maximum/minimum in place: several times faster than clamp_ with tensor bounds
+            torch.maximum(plane, low, out=plane)
+            torch.minimum(plane, high, out=plane)
+        else:
+            plane.clamp_(low, high)
+    return out
 
 
 def color_jitter(
