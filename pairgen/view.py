@@ -156,6 +156,7 @@ class ViewSpec:
         std: tuple[float, float, float] = (1.0, 1.0, 1.0),
         dtype: torch.dtype = torch.float32,
         images: torch.Tensor | None = None,
+        out: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """Render the views described by ``params``, normalised by ``mean`` and ``std``.
 
@@ -167,8 +168,15 @@ class ViewSpec:
         Args:
             images: the canvas to crop from, default ``batch.images``; pass the
                 canvas already converted to float to share that work between views.
+            out: optional contiguous ``(B, 3, h, w)`` tensor of ``dtype`` on the
+                canvas's device to render into and return (``PairSampler`` passes
+                shared memory inside DataLoader workers, so views reach the main
+                process without a copy, as ``default_collate`` does for its batches).
         """
         images = batch.images if images is None else images
+        if out is not None and (out.shape != (len(params), 3, *params.size) or out.dtype != dtype):
+            raise ValueError(f"out must be a {dtype} tensor of shape {(len(params), 3, *params.size)}, "
+                             f"got {out.dtype} {tuple(out.shape)}")
         crops = resized_crop(images, batch.source_to_canvas(params.boxes), params.size, flip=params.flip)
         scale = 255.0  # crops hold 0-255 values, uint8 or float
         if self.ops:
@@ -180,13 +188,19 @@ class ViewSpec:
         matrix, offset = color_affine(params.jitter, params.jitter_order, params.grayscale, channel_means(crops) / scale)
         matrix = matrix / (scale * std_t[None, :, None])
         offset = (offset - mean_t) / std_t
-        out = apply_affine(crops, matrix, offset, low=-mean_t / std_t, high=(1 - mean_t) / std_t)
+        work_dtype = crops.dtype if crops.is_floating_point() else torch.float32
+        target = out if out is not None and out.dtype == work_dtype else None
+        views = apply_affine(crops, matrix, offset, low=-mean_t / std_t, high=(1 - mean_t) / std_t, out=target)
         if bool((params.blur_sigma > 0).any()):
             kernel = self.blur.kernel_size if self.blur is not None else None
-            out = blur_(out, params.blur_sigma, kernel_size=kernel)
+            views = blur_(views, params.blur_sigma, kernel_size=kernel)
         if bool(params.solarize.any()):
-            out = solarize(out, params.solarize, threshold=(0.5 - mean_t) / std_t, bound=(1 - 2 * mean_t) / std_t)
-        return out.to(dtype)
+            views = solarize(views, params.solarize, threshold=(0.5 - mean_t) / std_t, bound=(1 - 2 * mean_t) / std_t)
+        if out is None:
+            return views.to(dtype)
+        if views is not out:
+            out.copy_(views)
+        return out
 
     def replay_on_maps(self, maps: torch.Tensor, batch: ImageBatch, params: ViewParams) -> torch.Tensor:
         """Move per-pixel maps on the batch's canvas (masks, saliency) exactly as the

@@ -121,6 +121,7 @@ def apply_affine(
     offset: torch.Tensor,
     low: float | torch.Tensor = 0.0,
     high: float | torch.Tensor = 1.0,
+    out: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """``clamp(A x + b, low, high)`` per pixel.
 
@@ -133,25 +134,33 @@ def apply_affine(
         images: ``(B, 3, H, W)`` float (or uint8, read as is: fold ``1/255`` into ``matrix``).
         matrix: ``(B, 3, 3)``; offset: ``(B, 3)``.
         low, high: clamp bounds, scalars or per-channel ``(3,)`` tensors.
+        out: optional contiguous tensor of the result's shape, dtype and device to
+            write into (for example one in shared memory).
 
     Returns:
-        A new float tensor (the input's dtype when it is floating, else float32).
+        A float tensor (the input's dtype when it is floating, else float32): ``out``
+        when given, else a new one.
     """
     n, c, h, w = images.shape
     dtype = images.dtype if images.is_floating_point() else torch.float32
+    if out is None:
+        out = torch.empty((n, c, h, w), dtype=dtype, device=images.device)
+    elif out.shape != images.shape or out.dtype != dtype or out.device != images.device or not out.is_contiguous():
+        raise ValueError(f"out must be a contiguous {dtype} tensor of shape {tuple(images.shape)} on "
+                         f"{images.device}, got {out.dtype} {tuple(out.shape)} on {out.device}")
     matrix, offset = matrix.to(dtype), offset.to(dtype)
     if images.device.type == "cpu":
-        return _apply_affine_each(images, matrix, offset, low, high, dtype)
+        return _apply_affine_each(images, matrix, offset, low, high, out)
     flat = images.reshape(n, c, h * w).to(dtype)
-    out = torch.baddbmm(offset[:, :, None], matrix, flat).view(n, c, h, w)
+    torch.baddbmm(offset[:, :, None], matrix, flat, out=out.view(n, c, h * w))
     if isinstance(low, torch.Tensor):
         low, high = low.to(out).view(1, -1, 1, 1), high.to(out).view(1, -1, 1, 1)
     return out.clamp_(low, high)
 
 
-def _apply_affine_each(images, matrix, offset, low, high, dtype):
+def _apply_affine_each(images, matrix, offset, low, high, out):
     n, c, h, w = images.shape
-    out = torch.empty((n, c, h, w), dtype=dtype)
+    dtype = out.dtype
     per_channel = isinstance(low, torch.Tensor)
     if per_channel:
         low, high = low.to(dtype).view(-1, 1), high.to(dtype).view(-1, 1)
