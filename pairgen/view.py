@@ -191,6 +191,7 @@ class ViewSpec:
         work_dtype = crops.dtype if crops.is_floating_point() else torch.float32
         target = out if out is not None and out.dtype == work_dtype else None
         views = apply_affine(crops, matrix, offset, low=-mean_t / std_t, high=(1 - mean_t) / std_t, out=target)
+        del crops  # free them before the blur's buffers: a lower peak on GPUs
         if bool((params.blur_sigma > 0).any()):
             kernel = self.blur.kernel_size if self.blur is not None else None
             views = blur_(views, params.blur_sigma, kernel_size=kernel)
