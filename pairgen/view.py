@@ -16,7 +16,7 @@ from pairgen.ops.resized_crop import resized_crop
 from pairgen.ops.solarize import solarize
 from pairgen.ops.view_op import ViewOp, op_from_dict
 from pairgen.params import ViewParams
-from pairgen.random import derive_seeds, uniform
+from pairgen.random import derive_seeds, uniform_streams
 
 # Streams of pairgen.random: one per random parameter of a view.
 _CROP, _FLIP, _JITTER_P, _JITTER, _ORDER, _GRAY, _BLUR_P, _BLUR, _SOLARIZE = range(1, 10)
@@ -115,22 +115,23 @@ class ViewSpec:
         seeds = seeds.to(batch.images.device)
         n, device = len(seeds), seeds.device
         boxes, fallback = self.crop.sample(batch, derive_seeds(seeds, _CROP), list(previous))
-        flip = uniform(seeds, _FLIP)[:, 0] < self.flip
+        u = uniform_streams(seeds, {_FLIP: 1, _JITTER_P: 1, _JITTER: 4, _ORDER: 4, _GRAY: 1, _BLUR_P: 1, _BLUR: 1,
+                                    _SOLARIZE: 1})
+        flip = u[_FLIP][:, 0] < self.flip
         jitter = torch.tensor([[1.0, 1.0, 1.0, 0.0]], device=device).repeat(n, 1)
         order = torch.arange(4, device=device).repeat(n, 1)
         if self.color_jitter is not None:
             cj = self.color_jitter
-            applied = uniform(seeds, _JITTER_P)[:, 0] < cj.p
-            u = uniform(seeds, _JITTER, 4)
+            applied = u[_JITTER_P][:, 0] < cj.p
             low = torch.tensor([max(0.0, 1 - cj.brightness), max(0.0, 1 - cj.contrast), max(0.0, 1 - cj.saturation), -cj.hue], device=device)
             high = torch.tensor([1 + cj.brightness, 1 + cj.contrast, 1 + cj.saturation, cj.hue], device=device)
-            jitter = torch.where(applied[:, None], low + u * (high - low), jitter)
-            order = uniform(seeds, _ORDER, 4).argsort(1)
-        grayscale = uniform(seeds, _GRAY)[:, 0] < self.grayscale
+            jitter = torch.where(applied[:, None], low + u[_JITTER] * (high - low), jitter)
+            order = u[_ORDER].argsort(1)
+        grayscale = u[_GRAY][:, 0] < self.grayscale
         sigma = torch.zeros(n, device=device)
         if self.blur is not None:
             lo, hi = self.blur.sigma
-            sigma = torch.where(uniform(seeds, _BLUR_P)[:, 0] < self.blur.p, lo + uniform(seeds, _BLUR)[:, 0] * (hi - lo), sigma)
+            sigma = torch.where(u[_BLUR_P][:, 0] < self.blur.p, lo + u[_BLUR][:, 0] * (hi - lo), sigma)
         params = ViewParams(
             boxes=boxes.float(),
             flip=flip,
@@ -138,7 +139,7 @@ class ViewSpec:
             jitter_order=order,
             grayscale=grayscale,
             blur_sigma=sigma,
-            solarize=uniform(seeds, _SOLARIZE)[:, 0] < self.solarize,
+            solarize=u[_SOLARIZE][:, 0] < self.solarize,
             seeds=seeds,
             fallback_used=fallback,
             size=self.output_size,

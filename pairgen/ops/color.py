@@ -29,6 +29,7 @@ _RGB_TO_YIQ = torch.tensor(
     [[0.299, 0.587, 0.114], [0.595716, -0.274453, -0.321263], [0.211456, -0.522591, 0.311135]],
     dtype=torch.float64,
 )
+_YIQ_TO_RGB = torch.linalg.inv(_RGB_TO_YIQ)  # once here: on a GPU the inverse checks its result with a sync
 
 BRIGHTNESS, CONTRAST, SATURATION, HUE = range(4)
 
@@ -39,14 +40,14 @@ def _luma(device, dtype) -> torch.Tensor:
 
 def _hue_matrices(hue: torch.Tensor) -> torch.Tensor:
     """``(B, 3, 3)`` rotations by ``hue`` turns about the gray axis, in YIQ space."""
-    yiq = _RGB_TO_YIQ.to(hue.device)
+    yiq, rgb = _RGB_TO_YIQ.to(hue.device), _YIQ_TO_RGB.to(hue.device)
     angle = hue.double() * (-2 * math.pi)  # HSV hue turns red towards green; so does -angle in IQ
     cos, sin = torch.cos(angle), torch.sin(angle)
     rot = torch.zeros(len(hue), 3, 3, dtype=torch.float64, device=hue.device)
     rot[:, 0, 0] = 1
     rot[:, 1, 1], rot[:, 1, 2] = cos, -sin
     rot[:, 2, 1], rot[:, 2, 2] = sin, cos
-    return (torch.linalg.inv(yiq) @ rot @ yiq).to(hue.dtype)
+    return (rgb @ rot @ yiq).to(hue.dtype)
 
 
 def color_affine(
