@@ -142,8 +142,12 @@ class PairSampler:
             raise ValueError(f"params must hold {len(self.views)} views for recipe {self.recipe.name!r}, got {len(params)}")
         mean = self.recipe.mean or (0.0, 0.0, 0.0)
         std = self.recipe.std or (1.0, 1.0, 1.0)
-        canvas = batch.images if batch.images.device.type == "cpu" else batch.images.float()
-        return [spec.apply(batch, p, mean, std, self.dtype, images=canvas) for spec, p in zip(self.views, params)]
+        on_cpu = batch.images.device.type == "cpu"
+        canvas = batch.images if on_cpu else batch.images.float()
+        shared = on_cpu and get_worker_info() is not None
+        return [spec.apply(batch, p, mean, std, self.dtype, images=canvas,
+                           out=_shared_empty((len(p), 3, *p.size), self.dtype) if shared else None)
+                for spec, p in zip(self.views, params)]
 
     def generate(self, batch: ImageBatch, seeds: torch.Tensor) -> PairBatch:
         """Sample and render all views of ``batch`` from its ``(B,)`` per-sample ``seeds``."""
@@ -174,3 +178,14 @@ class PairSampler:
         from pairgen.saliency import batch_saliency
 
         return batch_saliency(batch)
+
+
+def _shared_empty(shape: tuple[int, ...], dtype: torch.dtype) -> torch.Tensor:
+    """An uninitialised CPU tensor in shared memory, allocated as torch's ``default_collate``
+    does inside DataLoader workers: the batch then reaches the main process without the
+    copy into shared memory that sending a private tensor costs."""
+    numel = 1
+    for side in shape:
+        numel *= side
+    storage = torch.empty(0, dtype=dtype)._typed_storage()._new_shared(numel)
+    return torch.empty(0, dtype=dtype).new(storage).view(shape)

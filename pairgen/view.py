@@ -11,12 +11,12 @@ from pairgen.batch import ImageBatch
 from pairgen.crops import CropSampler, RandomResizedCrop, crop_from_dict
 from pairgen.crops.base import check_range
 from pairgen.ops.blur import blur_
-from pairgen.ops.color import apply_affine, color_affine
+from pairgen.ops.color import apply_affine, channel_means, color_affine
 from pairgen.ops.resized_crop import resized_crop
 from pairgen.ops.solarize import solarize
 from pairgen.ops.view_op import ViewOp, op_from_dict
 from pairgen.params import ViewParams
-from pairgen.random import derive_seeds, uniform
+from pairgen.random import derive_seeds, uniform_streams
 
 # Streams of pairgen.random: one per random parameter of a view.
 _CROP, _FLIP, _JITTER_P, _JITTER, _ORDER, _GRAY, _BLUR_P, _BLUR, _SOLARIZE = range(1, 10)
@@ -115,22 +115,23 @@ class ViewSpec:
         seeds = seeds.to(batch.images.device)
         n, device = len(seeds), seeds.device
         boxes, fallback = self.crop.sample(batch, derive_seeds(seeds, _CROP), list(previous))
-        flip = uniform(seeds, _FLIP)[:, 0] < self.flip
+        u = uniform_streams(seeds, {_FLIP: 1, _JITTER_P: 1, _JITTER: 4, _ORDER: 4, _GRAY: 1, _BLUR_P: 1, _BLUR: 1,
+                                    _SOLARIZE: 1})
+        flip = u[_FLIP][:, 0] < self.flip
         jitter = torch.tensor([[1.0, 1.0, 1.0, 0.0]], device=device).repeat(n, 1)
         order = torch.arange(4, device=device).repeat(n, 1)
         if self.color_jitter is not None:
             cj = self.color_jitter
-            applied = uniform(seeds, _JITTER_P)[:, 0] < cj.p
-            u = uniform(seeds, _JITTER, 4)
+            applied = u[_JITTER_P][:, 0] < cj.p
             low = torch.tensor([max(0.0, 1 - cj.brightness), max(0.0, 1 - cj.contrast), max(0.0, 1 - cj.saturation), -cj.hue], device=device)
             high = torch.tensor([1 + cj.brightness, 1 + cj.contrast, 1 + cj.saturation, cj.hue], device=device)
-            jitter = torch.where(applied[:, None], low + u * (high - low), jitter)
-            order = uniform(seeds, _ORDER, 4).argsort(1)
-        grayscale = uniform(seeds, _GRAY)[:, 0] < self.grayscale
+            jitter = torch.where(applied[:, None], low + u[_JITTER] * (high - low), jitter)
+            order = u[_ORDER].argsort(1)
+        grayscale = u[_GRAY][:, 0] < self.grayscale
         sigma = torch.zeros(n, device=device)
         if self.blur is not None:
             lo, hi = self.blur.sigma
-            sigma = torch.where(uniform(seeds, _BLUR_P)[:, 0] < self.blur.p, lo + uniform(seeds, _BLUR)[:, 0] * (hi - lo), sigma)
+            sigma = torch.where(u[_BLUR_P][:, 0] < self.blur.p, lo + u[_BLUR][:, 0] * (hi - lo), sigma)
         params = ViewParams(
             boxes=boxes.float(),
             flip=flip,
@@ -138,7 +139,7 @@ class ViewSpec:
             jitter_order=order,
             grayscale=grayscale,
             blur_sigma=sigma,
-            solarize=uniform(seeds, _SOLARIZE)[:, 0] < self.solarize,
+            solarize=u[_SOLARIZE][:, 0] < self.solarize,
             seeds=seeds,
             fallback_used=fallback,
             size=self.output_size,
@@ -156,6 +157,7 @@ class ViewSpec:
         std: tuple[float, float, float] = (1.0, 1.0, 1.0),
         dtype: torch.dtype = torch.float32,
         images: torch.Tensor | None = None,
+        out: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """Render the views described by ``params``, normalised by ``mean`` and ``std``.
 
@@ -167,26 +169,40 @@ class ViewSpec:
         Args:
             images: the canvas to crop from, default ``batch.images``; pass the
                 canvas already converted to float to share that work between views.
+            out: optional contiguous ``(B, 3, h, w)`` tensor of ``dtype`` on the
+                canvas's device to render into and return (``PairSampler`` passes
+                shared memory inside DataLoader workers, so views reach the main
+                process without a copy, as ``default_collate`` does for its batches).
         """
         images = batch.images if images is None else images
+        if out is not None and (out.shape != (len(params), 3, *params.size) or out.dtype != dtype):
+            raise ValueError(f"out must be a {dtype} tensor of shape {(len(params), 3, *params.size)}, "
+                             f"got {out.dtype} {tuple(out.shape)}")
         crops = resized_crop(images, batch.source_to_canvas(params.boxes), params.size, flip=params.flip)
-        crops, scale = crops.float(), 255.0
+        scale = 255.0  # crops hold 0-255 values, uint8 or float
         if self.ops:
-            crops, scale = crops / 255, 1.0
+            crops, scale = crops.float() / 255, 1.0
             for op, extra in zip(self.ops, params.extras):
                 crops = op.apply(crops, extra)
         mean_t = torch.tensor(mean, device=crops.device)
         std_t = torch.tensor(std, device=crops.device)
-        matrix, offset = color_affine(params.jitter, params.jitter_order, params.grayscale, crops.mean((2, 3)) / scale)
+        matrix, offset = color_affine(params.jitter, params.jitter_order, params.grayscale, channel_means(crops) / scale)
         matrix = matrix / (scale * std_t[None, :, None])
         offset = (offset - mean_t) / std_t
-        out = apply_affine(crops, matrix, offset, low=-mean_t / std_t, high=(1 - mean_t) / std_t)
+        work_dtype = crops.dtype if crops.is_floating_point() else torch.float32
+        target = out if out is not None and out.dtype == work_dtype else None
+        views = apply_affine(crops, matrix, offset, low=-mean_t / std_t, high=(1 - mean_t) / std_t, out=target)
+        del crops  # free them before the blur's buffers: a lower peak on GPUs
         if bool((params.blur_sigma > 0).any()):
             kernel = self.blur.kernel_size if self.blur is not None else None
-            out = blur_(out, params.blur_sigma, kernel_size=kernel)
+            views = blur_(views, params.blur_sigma, kernel_size=kernel)
         if bool(params.solarize.any()):
-            out = solarize(out, params.solarize, threshold=(0.5 - mean_t) / std_t, bound=(1 - 2 * mean_t) / std_t)
-        return out.to(dtype)
+            views = solarize(views, params.solarize, threshold=(0.5 - mean_t) / std_t, bound=(1 - 2 * mean_t) / std_t)
+        if out is None:
+            return views.to(dtype)
+        if views is not out:
+            out.copy_(views)
+        return out
 
     def replay_on_maps(self, maps: torch.Tensor, batch: ImageBatch, params: ViewParams) -> torch.Tensor:
         """Move per-pixel maps on the batch's canvas (masks, saliency) exactly as the

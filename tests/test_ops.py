@@ -1,11 +1,12 @@
 """Each op against torchvision's definition (an independent implementation) on real photos."""
 
+import numpy as np
 import pytest
 import torch
 import torchvision.transforms.v2.functional as TF
 
 from pairgen.ops.blur import gaussian_blur
-from pairgen.ops.color import LUMA, color_jitter
+from pairgen.ops.color import LUMA, apply_affine, channel_means, color_jitter
 from pairgen.ops.normalize import normalize
 from pairgen.ops.resized_crop import resized_crop
 from pairgen.ops.solarize import solarize
@@ -126,6 +127,26 @@ def test_flip_and_outside_boxes(photos):
     assert torch.equal(flipped, plain.flip(-1))
     outside = resized_crop(image, torch.tensor([[-100.0, -100.0, -50.0, -50.0]]), (8, 8))
     assert torch.equal(outside, torch.zeros_like(outside))
+
+
+def test_affine_and_channel_means_equal_numpy_on_uint8_and_float(batch):
+    """The CPU path (one image at a time, uint8 converted per image) against numpy."""
+    u8 = (batch * 255).round().to(torch.uint8)
+    generator = torch.Generator().manual_seed(0)
+    matrix = torch.rand(4, 3, 3, generator=generator) / 100
+    offset = torch.rand(4, 3, generator=generator) - 0.5
+    low, high = torch.tensor([-0.2, -0.1, 0.0]), torch.tensor([0.9, 1.0, 1.1])
+    pixels = u8.numpy().astype(np.float64).reshape(4, 3, -1)
+    reference = np.einsum("bij,bjp->bip", matrix.double().numpy(), pixels) + offset.double().numpy()[:, :, None]
+    for images in (u8, u8.float()):
+        out = apply_affine(images, matrix, offset, low, high)
+        assert out.dtype == torch.float32 and out.shape == images.shape
+        expected = np.clip(reference, low.numpy()[None, :, None], high.numpy()[None, :, None]).reshape(out.shape)
+        np.testing.assert_allclose(out.numpy(), expected, atol=1e-5)
+        scalar = apply_affine(images, matrix, offset, -0.1, 0.8).numpy()
+        np.testing.assert_allclose(scalar, np.clip(reference, -0.1, 0.8).reshape(out.shape), atol=1e-5)
+        np.testing.assert_allclose(channel_means(images).numpy(), pixels.mean(2), rtol=1e-5)
+    assert torch.equal(u8, (batch * 255).round().to(torch.uint8))  # input untouched
 
 
 def test_ops_preserve_dtype_device_and_input(batch):

@@ -91,6 +91,32 @@ def test_two_workers_give_different_views_of_the_same_photo(photos):
     assert len({tuple(b) for b in boxes.tolist()}) == len(boxes)  # batches of worker 0 and 1 differ
 
 
+def test_worker_views_replay_in_the_main_process(photos):
+    """Inside a worker the views are rendered straight into shared memory: the same
+    pixels as a replay of their seeds in the main process."""
+    sampler = PairSampler("byol", size=48, seed=0)
+    items = real_items(photos)[:4]
+    loader = DataLoader(Photos(items), batch_size=4, num_workers=1, collate_fn=sampler.collate)
+    pairs = next(iter(loader))
+    replay = sampler.generate(collate_items(items, sampler.max_side), pairs.seeds)
+    for view, again in zip(pairs.views, replay.views):
+        assert torch.equal(view, again)
+
+
+@pytest.mark.parametrize("recipe", ["simclr", {"name": "solarized", "views": [{"size": 40, "solarize": 1.0,
+                                                                             "blur": {"p": 1.0}}]}])
+def test_render_into_out_equals_a_new_tensor(photos, recipe):
+    sampler = PairSampler(recipe, size=40, seed=0, mode="device")
+    batch = sampler.collate(real_items(photos)[:4])
+    pairs = sampler(batch)
+    mean, std = sampler.recipe.mean, sampler.recipe.std
+    for spec, params, view in zip(sampler.views, pairs.params, pairs.views):
+        out = torch.full((4, 3, 40, 40), float("nan"))
+        assert spec.apply(batch, params, mean, std, out=out) is out and torch.equal(out, view)
+    with pytest.raises(ValueError, match="out"):
+        sampler.views[0].apply(batch, pairs.params1, mean, std, out=torch.empty(4, 3, 40, 41))
+
+
 def test_device_mode_replays_from_seed_and_differs_across_calls(photos):
     items = real_items(photos)[:4]
     a, b = PairSampler("simclr", size=64, seed=3, mode="device"), PairSampler("simclr", size=64, seed=3, mode="device")

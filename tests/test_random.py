@@ -1,6 +1,7 @@
+import pytest
 import torch
 
-from pairgen.random import derive_seeds, new_seeds, normal, uniform, worker_seeds
+from pairgen.random import derive_seeds, new_seeds, normal, uniform, uniform_streams, worker_seeds
 
 
 def test_uniform_moments_and_range():
@@ -44,3 +45,31 @@ def test_seed_sources():
     assert torch.equal(worker_seeds(3, 2, 8), worker_seeds(3, 2, 8))
     assert len(set(derive_seeds(torch.zeros(4, dtype=torch.int64), 0).tolist())) == 1
     assert len(set(derive_seeds(torch.arange(100), 7).tolist())) == 100
+
+
+def _splitmix64(x: int) -> int:
+    """SplitMix64's finaliser on Python ints (an independent reference for the int64 tensor code)."""
+    mask = (1 << 64) - 1
+    x &= mask
+    x = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & mask
+    x = ((x ^ (x >> 27)) * 0x94D049BB133111EB) & mask
+    return x ^ (x >> 31)
+
+
+def test_uniform_streams_equal_separate_draws_and_python_splitmix64():
+    golden, mask = 0x9E3779B97F4A7C15, (1 << 64) - 1
+    seeds = torch.tensor([0, 7, 123456789, (1 << 62) - 1])
+    counts = {1: 1, 4: 4, 9: 3, 2: 0}
+    together = uniform_streams(seeds, counts)
+    assert list(together) == [1, 4, 9, 2] and together[2].shape == (4, 0)
+    for stream, count in counts.items():
+        assert torch.equal(together[stream], uniform(seeds, stream, count))
+        for i, seed in enumerate(seeds.tolist()):
+            for k in range(count):
+                key = _splitmix64(((stream << 20) + k) * golden + 1)
+                expected = (_splitmix64((seed * golden + key) & mask) >> 40) / (1 << 24)
+                assert together[stream][i, k].item() == expected
+    with pytest.raises(ValueError, match="counts"):
+        uniform_streams(seeds, {1: -1})
+    with pytest.raises(ValueError, match="seeds"):
+        uniform_streams(seeds.int(), {1: 1})

@@ -29,6 +29,7 @@ _RGB_TO_YIQ = torch.tensor(
     [[0.299, 0.587, 0.114], [0.595716, -0.274453, -0.321263], [0.211456, -0.522591, 0.311135]],
     dtype=torch.float64,
 )
+_YIQ_TO_RGB = torch.linalg.inv(_RGB_TO_YIQ)  # once here: on a GPU the inverse checks its result with a sync
 
 BRIGHTNESS, CONTRAST, SATURATION, HUE = range(4)
 
@@ -39,14 +40,14 @@ def _luma(device, dtype) -> torch.Tensor:
 
 def _hue_matrices(hue: torch.Tensor) -> torch.Tensor:
     """``(B, 3, 3)`` rotations by ``hue`` turns about the gray axis, in YIQ space."""
-    yiq = _RGB_TO_YIQ.to(hue.device)
+    yiq, rgb = _RGB_TO_YIQ.to(hue.device), _YIQ_TO_RGB.to(hue.device)
     angle = hue.double() * (-2 * math.pi)  # HSV hue turns red towards green; so does -angle in IQ
     cos, sin = torch.cos(angle), torch.sin(angle)
     rot = torch.zeros(len(hue), 3, 3, dtype=torch.float64, device=hue.device)
     rot[:, 0, 0] = 1
     rot[:, 1, 1], rot[:, 1, 2] = cos, -sin
     rot[:, 2, 1], rot[:, 2, 2] = sin, cos
-    return (torch.linalg.inv(yiq) @ rot @ yiq).to(hue.dtype)
+    return (rgb @ rot @ yiq).to(hue.dtype)
 
 
 def color_affine(
@@ -100,30 +101,79 @@ def color_affine(
     return matrix, offset
 
 
+def channel_means(images: torch.Tensor) -> torch.Tensor:
+    """``(B, C)`` float32 mean of each channel of each image of a ``(B, C, H, W)`` batch.
+
+    On CPUs image by image, so a uint8 batch is never copied whole to float.
+
+    Example:
+        >>> channel_means(torch.full((2, 3, 4, 4), 7, dtype=torch.uint8)).tolist()[0]
+        [7.0, 7.0, 7.0]
+    """
+    n, c = images.shape[:2]
+    if images.device.type != "cpu" or n == 0:
+        return images.float().mean((2, 3))
+    return torch.stack([image.reshape(c, -1).float().mean(1) for image in images])
+
+
 def apply_affine(
     images: torch.Tensor,
     matrix: torch.Tensor,
     offset: torch.Tensor,
     low: float | torch.Tensor = 0.0,
     high: float | torch.Tensor = 1.0,
+    out: torch.Tensor | None = None,
 ) -> torch.Tensor:
-    """``clamp(A x + b, low, high)`` per pixel, one batched matrix product.
+    """``clamp(A x + b, low, high)`` per pixel.
+
+    On GPUs one batched matrix product. On CPUs one small product per image,
+    converting that image (uint8 stays uint8 until then) and clamping it while it
+    is in cache: a batch-wide float copy, product and clamp each stream the whole
+    batch through memory, several times slower there.
 
     Args:
         images: ``(B, 3, H, W)`` float (or uint8, read as is: fold ``1/255`` into ``matrix``).
         matrix: ``(B, 3, 3)``; offset: ``(B, 3)``.
         low, high: clamp bounds, scalars or per-channel ``(3,)`` tensors.
+        out: optional contiguous tensor of the result's shape, dtype and device to
+            write into (for example one in shared memory).
 
     Returns:
-        A new float tensor (the input's dtype when it is floating, else float32).
+        A float tensor (the input's dtype when it is floating, else float32): ``out``
+        when given, else a new one.
     """
     n, c, h, w = images.shape
     dtype = images.dtype if images.is_floating_point() else torch.float32
+    if out is None:
+        out = torch.empty((n, c, h, w), dtype=dtype, device=images.device)
+    elif out.shape != images.shape or out.dtype != dtype or out.device != images.device or not out.is_contiguous():
+        raise ValueError(f"out must be a contiguous {dtype} tensor of shape {tuple(images.shape)} on "
+                         f"{images.device}, got {out.dtype} {tuple(out.shape)} on {out.device}")
+    matrix, offset = matrix.to(dtype), offset.to(dtype)
+    if images.device.type == "cpu":
+        return _apply_affine_each(images, matrix, offset, low, high, out)
     flat = images.reshape(n, c, h * w).to(dtype)
-    out = torch.baddbmm(offset.to(dtype)[:, :, None], matrix.to(dtype), flat).view(n, c, h, w)
+    torch.baddbmm(offset[:, :, None], matrix, flat, out=out.view(n, c, h * w))
     if isinstance(low, torch.Tensor):
         low, high = low.to(out).view(1, -1, 1, 1), high.to(out).view(1, -1, 1, 1)
     return out.clamp_(low, high)
+
+
+def _apply_affine_each(images, matrix, offset, low, high, out):
+    n, c, h, w = images.shape
+    dtype = out.dtype
+    per_channel = isinstance(low, torch.Tensor)
+    if per_channel:
+        low, high = low.to(dtype).view(-1, 1), high.to(dtype).view(-1, 1)
+    for i in range(n):
+        plane = out[i].view(c, h * w)
+        torch.addmm(offset[i, :, None], matrix[i], images[i].reshape(c, h * w).to(dtype), out=plane)
+        if per_channel:  # maximum/minimum in place: several times faster than clamp_ with tensor bounds
+            torch.maximum(plane, low, out=plane)
+            torch.minimum(plane, high, out=plane)
+        else:
+            plane.clamp_(low, high)
+    return out
 
 
 def color_jitter(
