@@ -80,6 +80,6 @@ def test_iou_against_photos_dev_masks_beats_spectral_residual(photos_dev):
         mask = np.array(Image.open(root / "masks" / f"{name}.png").convert("L")) > 127
         default.append(iou(binarise_2xmean(builtin_saliency(image)[0, 0].numpy()), mask))
         residual.append(iou(binarise_2xmean(spectral_residual(image)[0, 0].numpy()), mask))
-    # Measured 0.471 and 0.208 (benchmarks/RESULTS_saliency.md).
+    # Measured 0.471 and 0.208 (benchmarks/RESULTS.md).
     assert np.mean(default) >= 0.44
     assert np.mean(default) >= np.mean(residual) + 0.15

@@ -94,5 +94,5 @@ def test_iou_against_photos_dev_masks(photos_dev):
         mask = np.array(Image.open(root / "masks" / f"{name}.png").convert("L")) > 127
         saliency = spectral_residual(as_batch(image))[0, 0].numpy()
         scores.append(iou(binarise_2xmean(saliency), mask))
-    # Measured 0.208 (benchmarks/RESULTS_saliency.md); the centre prior alone gives 0.133.
+    # Measured 0.208 (benchmarks/RESULTS.md); the centre prior alone gives 0.133.
     assert np.mean(scores) >= 0.18

@@ -35,7 +35,7 @@ from scipy.sparse.csgraph import connected_components
 from .labels import false_negative_rates
 
 #: Default Hamming radius (of 64 bits) for near duplicates, for both hashes: resized and recompressed
-#: copies of photos stay within 4 bits, distinct photos are 12 or more apart (benchmarks/RESULTS_diagnose.md).
+#: copies of photos stay within 4 bits, distinct photos are 12 or more apart (benchmarks/RESULTS.md).
 NEAR_DUPLICATE_DISTANCE = 4
 #: How many groups of each kind the report lists in full.
 MAX_LISTED_GROUPS = 1000

@@ -6,7 +6,7 @@ from the borders is salient. This is the "backgroundness" map of Zhang et al.,
 "Minimum Barrier Salient Object Detection at 80 FPS" (ICCV 2015, Sec. 4.1), multiplied by
 a Gaussian centre prior (photographers centre their subject; Judd et al. ICCV 2009).
 On the photos-dev masks it beats spectral residual, frequency-tuned and OpenCV's
-fine-grained saliency by a wide margin (benchmarks/RESULTS_saliency.md).
+fine-grained saliency by a wide margin (benchmarks/RESULTS.md).
 
 Example:
     >>> images = torch.randint(0, 256, (4, 3, 120, 160), dtype=torch.uint8)

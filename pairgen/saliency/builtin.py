@@ -18,7 +18,7 @@ from pairgen.saliency.boundary_contrast import boundary_contrast
 from pairgen.saliency.spectral_residual import spectral_residual
 
 #: Built-in methods by name; the first is the default (best on photos-dev, see
-#: benchmarks/RESULTS_saliency.md).
+#: benchmarks/RESULTS.md).
 BUILTIN_METHODS: dict[str, Callable[..., torch.Tensor]] = {
     "boundary_contrast": boundary_contrast,
     "spectral_residual": spectral_residual,
