@@ -64,6 +64,10 @@ class ImageBatch:
         """Called by the DataLoader when ``pin_memory=True``."""
         return _map_tensors(self, lambda t: t.pin_memory())
 
+    def rows(self, index: slice | torch.Tensor) -> "ImageBatch":
+        """The batch of the images ``index`` selects."""
+        return _map_tensors(self, lambda t: t[index])
+
     def with_saliency(self, saliency: torch.Tensor) -> "ImageBatch":
         """The batch with ``saliency`` as the maps of the items that brought none."""
         if self.saliency is not None and self.saliency_given is not None:

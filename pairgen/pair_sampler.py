@@ -133,7 +133,9 @@ class PairSampler:
         seeds = seeds.to(batch.images.device)
         params: list[ViewParams] = []
         for index, spec in enumerate(self.views):
-            params.append(spec.sample(batch, derive_seeds(seeds, index), params))
+            rows = self.view_rows(len(batch), index)
+            source = batch if rows is None else batch.rows(rows)
+            params.append(spec.sample(source, derive_seeds(seeds, index), params))
         return params
 
     def apply(self, batch: ImageBatch, params: list[ViewParams]) -> list[torch.Tensor]:
@@ -145,9 +147,20 @@ class PairSampler:
         on_cpu = batch.images.device.type == "cpu"
         canvas = batch.images if on_cpu else batch.images.float()
         shared = on_cpu and get_worker_info() is not None
-        return [spec.apply(batch, p, mean, std, self.dtype, images=canvas,
-                           out=_shared_empty((len(p), 3, *p.size), self.dtype) if shared else None)
-                for spec, p in zip(self.views, params)]
+        views = []
+        for index, (spec, p) in enumerate(zip(self.views, params)):
+            rows = self.view_rows(len(batch), index)
+            source, images = (batch, canvas) if rows is None else (batch.rows(rows), canvas[rows])
+            out = _shared_empty((len(p), 3, *p.size), self.dtype) if shared else None
+            views.append(spec.apply(source, p, mean, std, self.dtype, images=images, out=out))
+        return views
+
+    def view_rows(self, batch_size: int, view: int) -> slice | None:
+        """Which images of a batch view ``view`` is drawn from (``None``: all, one per sample).
+
+        The hook for samplers whose views come from different images, such as
+        :class:`pairgen.positive_sampler.PositivePairSampler`."""
+        return None
 
     def generate(self, batch: ImageBatch, seeds: torch.Tensor) -> PairBatch:
         """Sample and render all views of ``batch`` from its ``(B,)`` per-sample ``seeds``."""

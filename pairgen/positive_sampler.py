@@ -17,7 +17,6 @@ Example:
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -27,8 +26,6 @@ import torch
 from pairgen.batch import ImageBatch, PairBatch
 from pairgen.collate import collate_items
 from pairgen.pair_sampler import PairSampler
-from pairgen.params import ViewParams
-from pairgen.random import derive_seeds
 
 
 @dataclass(frozen=True)
@@ -51,14 +48,6 @@ class PositivePairBatch(PairBatch):
         if self.index is None or self.partner_index is None:
             return None
         return self.index == self.partner_index
-
-
-def _half(batch: ImageBatch, second: bool) -> ImageBatch:
-    n = len(batch) // 2
-    part = slice(n, 2 * n) if second else slice(0, n)
-    changes = {f.name: getattr(batch, f.name)[part] for f in dataclasses.fields(batch)
-               if isinstance(getattr(batch, f.name), torch.Tensor)}
-    return dataclasses.replace(batch, **changes)
 
 
 def _split_pairs(pairs: Sequence[Any]) -> list[Any]:
@@ -104,42 +93,19 @@ class PositivePairSampler(PairSampler):
             batch = collate_items(_split_pairs(batch), self.max_side)
         return self.generate(batch.to(self.device, non_blocking=True), self.next_seeds(len(batch) // 2))
 
-    def _source(self, batch: ImageBatch, view: int) -> ImageBatch:
-        return _half(batch, second=view in self.partner_views)
-
-    def sample(self, batch: ImageBatch, seeds: torch.Tensor) -> list[ViewParams]:
-        """The params of every view; ``batch`` holds the items then the partners."""
-        if batch.saliency is None and self.recipe.needs_saliency:
-            batch = batch.with_saliency(self._saliency(batch))
-        seeds = seeds.to(batch.images.device)
-        params: list[ViewParams] = []
-        for index, spec in enumerate(self.views):
-            params.append(spec.sample(self._source(batch, index), derive_seeds(seeds, index), params))
-        return params
-
-    def apply(self, batch: ImageBatch, params: list[ViewParams]) -> list[torch.Tensor]:
-        if len(params) != len(self.views):
-            raise ValueError(f"params must hold {len(self.views)} views for recipe {self.recipe.name!r}, got {len(params)}")
-        mean = self.recipe.mean or (0.0, 0.0, 0.0)
-        std = self.recipe.std or (1.0, 1.0, 1.0)
-        canvas = batch.images if batch.images.device.type == "cpu" else batch.images.float()
-        views = []
-        for index, (spec, p) in enumerate(zip(self.views, params)):
-            second = index in self.partner_views
-            n = len(batch) // 2
-            images = canvas[n:] if second else canvas[:n]
-            views.append(spec.apply(self._source(batch, index), p, mean, std, self.dtype, images=images))
-        return views
+    def view_rows(self, batch_size: int, view: int) -> slice:
+        """Items are the canvas's first half, partners its second."""
+        half = batch_size // 2
+        return slice(half, 2 * half) if view in self.partner_views else slice(0, half)
 
     def generate(self, batch: ImageBatch, seeds: torch.Tensor) -> PositivePairBatch:
         """Sample and render all views of ``2B`` images (items, then partners) from ``(B,)`` seeds."""
         if len(batch) % 2:
             raise ValueError(f"batch must hold items then partners (an even count), got {len(batch)} images")
-        if batch.saliency is None and self.recipe.needs_saliency:
-            batch = batch.with_saliency(self._saliency(batch))
         seeds = seeds.to(batch.images.device)
         params = self.sample(batch, seeds)
-        items, partners = _half(batch, False), _half(batch, True)
+        half = len(batch) // 2
+        items, partners = batch.rows(slice(0, half)), batch.rows(slice(half, 2 * half))
         return PositivePairBatch(
             views=self.apply(batch, params), params=params, seeds=seeds,
             labels=items.labels, sources=items.sources, index=items.index, times=items.times,

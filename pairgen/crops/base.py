@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import dataclasses
 from abc import ABC, abstractmethod
 from typing import TYPE_CHECKING, ClassVar
 
 import torch
+
+from pairgen.registry import from_settings, to_settings
 
 if TYPE_CHECKING:
     from pairgen.batch import ImageBatch
@@ -47,22 +48,12 @@ class CropSampler(ABC):
 
     def to_dict(self) -> dict:
         """The settings as plain data, ``type`` first (round-trips through :func:`crop_from_dict`)."""
-        fields = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
-        return {"type": self.name, **{k: list(v) if isinstance(v, tuple) else v for k, v in fields.items()}}
+        return to_settings(self)
 
 
 def crop_from_dict(spec: dict) -> CropSampler:
     """Build a registered crop sampler from ``{"type": name, **settings}``."""
-    spec = dict(spec)
-    name = spec.pop("type", None)
-    if name not in CROP_SAMPLERS:
-        raise ValueError(f"crop type must be one of {sorted(CROP_SAMPLERS)}, got {name!r}")
-    cls = CROP_SAMPLERS[name]
-    known = {f.name for f in dataclasses.fields(cls)}
-    unknown = set(spec) - known
-    if unknown:
-        raise ValueError(f"crop type {name!r} has no setting(s) {sorted(unknown)}; known: {sorted(known)}")
-    return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in spec.items()})
+    return from_settings(CROP_SAMPLERS, spec, "crop")
 
 
 def check_range(name: str, value: tuple[float, float], low: float, high: float) -> None:

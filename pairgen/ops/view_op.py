@@ -9,11 +9,12 @@ correspondence between views follow.
 
 from __future__ import annotations
 
-import dataclasses
 from abc import ABC, abstractmethod
 from typing import TYPE_CHECKING, ClassVar
 
 import torch
+
+from pairgen.registry import from_settings, to_settings
 
 if TYPE_CHECKING:
     from pairgen.batch import ImageBatch
@@ -55,19 +56,10 @@ class ViewOp(ABC):
         return points
 
     def to_dict(self) -> dict:
-        fields = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
-        return {"type": self.name, **{k: list(v) if isinstance(v, tuple) else v for k, v in fields.items()}}
+        """The settings as plain data, ``type`` first (round-trips through :func:`op_from_dict`)."""
+        return to_settings(self)
 
 
 def op_from_dict(spec: dict) -> ViewOp:
     """Build a registered view op from ``{"type": name, **settings}``."""
-    spec = dict(spec)
-    name = spec.pop("type", None)
-    if name not in VIEW_OPS:
-        raise ValueError(f"op type must be one of {sorted(VIEW_OPS)}, got {name!r}")
-    cls = VIEW_OPS[name]
-    known = {f.name for f in dataclasses.fields(cls)}
-    unknown = set(spec) - known
-    if unknown:
-        raise ValueError(f"op type {name!r} has no setting(s) {sorted(unknown)}; known: {sorted(known)}")
-    return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in spec.items()})
+    return from_settings(VIEW_OPS, spec, "op")
