@@ -176,6 +176,18 @@ class PairSampler:
             times=batch.times,
         )
 
+    def replay(self, items: Sequence[Any], seeds: torch.Tensor) -> PairBatch:
+        """The views of ``items`` for their per-sample ``seeds`` (``pairs.seeds``), in any mode.
+
+        Example:
+            >>> sampler = PairSampler("simclr", size=32, seed=0)
+            >>> items = [torch.rand(3, 40, 50), torch.rand(3, 60, 30)]
+            >>> pairs = sampler(sampler.collate(items))
+            >>> torch.equal(sampler.replay(items, pairs.seeds).view2, pairs.view2)
+            True
+        """
+        return self.generate(collate_items(items, self.max_side).to(self.device), seeds)
+
     def transform(self, item: Any) -> list[torch.Tensor]:
         """Per-sample mode, for a ``Dataset``'s ``__getitem__`` (like lightly's transforms).
 

@@ -260,3 +260,11 @@ def test_pair_negative_mask_uses_labels_sources_and_indices(photos):
         for b in range(8):
             expected = a % 4 != b % 4 and (a % 4, b % 4) not in related
             assert bool(mask[a, b]) == expected, (a, b)
+
+
+def test_replay_in_worker_mode_renders_the_same_views(photos):
+    items = [photos["astronaut"], photos["camera"], photos["rocket"]]
+    sampler = PairSampler("byol", size=48, seed=4)  # CPU: collate returns finished pairs
+    pairs = sampler(sampler.collate(items))
+    again = sampler.replay(items, pairs.seeds)
+    assert all(torch.equal(a, b) for a, b in zip(pairs.views, again.views))
