@@ -28,24 +28,26 @@ GUIDES = {
     "invariance.md": ("Invariance", "pairgen"),
 }
 
-_LINK = re.compile(r"(?<!!)\[([^\]]+)\]\(([^)\s]+)\)")
+_LINK = re.compile(r"(!?)\[([^\]]*)\]\(([^)\s]+)\)")
 
 
 def _relink(markdown: str, source: Path) -> str:
-    """Point a repository file's relative links at the site: ``docs/X.md`` becomes ``X.md``,
-    benchmark results the performance page; other repository files become code spans."""
+    """Point a repository file's relative links and images at the site: files under ``docs/``
+    keep their path relative to it, benchmark results become the performance page, and links
+    to other repository files become code spans."""
 
     def replace(match: re.Match) -> str:
-        text, target = match.groups()
+        bang, text, target = match.groups()
         if re.match(r"^[a-z]+:|^#", target):
             return match.group(0)
         path = (source.parent / target.split("#")[0]).resolve()
         anchor = "#" + target.split("#", 1)[1] if "#" in target else ""
-        if path.is_relative_to(DOCS) and path.suffix == ".md":
-            return f"[{text}]({path.relative_to(DOCS).as_posix()}{anchor})"
-        if path.parent == REPO / "benchmarks" and path.name.startswith("RESULTS"):
+        if path.is_relative_to(DOCS):
+            return f"{bang}[{text}]({path.relative_to(DOCS).as_posix()}{anchor})"
+        if not bang and path.parent == REPO / "benchmarks" and path.name.startswith("RESULTS"):
             return f"[{text}](performance.md)"
-        return f"{text} (`{path.relative_to(REPO).as_posix() if path.is_relative_to(REPO) else target}`)"
+        shown = path.relative_to(REPO).as_posix() if path.is_relative_to(REPO) else target
+        return f"{text} (`{shown}`)"
 
     return _LINK.sub(replace, markdown)
 
