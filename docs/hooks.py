@@ -64,7 +64,9 @@ def _shift_headings(markdown: str) -> str:
 
 def performance_page() -> str:
     parts = [(DOCS / "performance_intro.md").read_text()]
-    for results in sorted((REPO / "benchmarks").glob("RESULTS*.md")):
+    # The core benchmark first, the examples' results last.
+    order = lambda path: (path.name != "RESULTS.md", path.name == "RESULTS_examples.md", path.name)  # noqa: E731
+    for results in sorted((REPO / "benchmarks").glob("RESULTS*.md"), key=order):
         parts.append(f"<!-- from benchmarks/{results.name} -->\n" + _shift_headings(_relink(results.read_text(), results)))
     return "\n\n".join(parts) + "\n"
 

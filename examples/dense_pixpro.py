@@ -15,7 +15,7 @@ image-level NT-Xent, as DenseCL combines them. Trained on real photos
 (scikit-image's and Debian's opencv-doc), it prints how much more similar the
 features of matching cells are than those of non-matching cells of the same pair.
 
-    python examples/dense_pixpro.py           # 300 steps, a few minutes on 2 CPU cores
+    python examples/dense_pixpro.py           # 300 steps, about a minute on 2 idle CPU cores
     python examples/dense_pixpro.py --smoke   # 10 steps
 """
 

@@ -5,7 +5,7 @@ Any sequence of images is a dataset; ``sampler.collate`` is the DataLoader's
 available offline (scikit-image's and, when installed, Debian's opencv-doc) and
 prints the loss falling.
 
-    python examples/plain_loop.py            # 300 steps, about 2 minutes on 2 CPU cores
+    python examples/plain_loop.py            # 300 steps, under a minute on 2 idle CPU cores
     python examples/plain_loop.py --smoke    # 12 steps
 """
 

@@ -16,7 +16,7 @@ CIFAR-10: a 28-pixel image has no fine detail to blur away.
 
 Usage (offline; Fashion-MNIST from the Debian package ``dataset-fashion-mnist``)::
 
-    python examples/train_simclr.py             # full setting: about 4 minutes on 2 idle CPU cores
+    python examples/train_simclr.py             # full setting: 1.5 minutes on 2 idle CPU cores
     python examples/train_simclr.py --smoke     # a few steps each, under a minute
 """
 
