@@ -4,7 +4,8 @@ Before training, scan the images: inventory and unreadable files, object-centric
 scene-centric, how often a recipe's two views share the object, duplicates, class
 balance and expected false negatives, and recommendations. The same scan runs from
 the command line (``pairgen diagnose PATH --out report/``); here it runs from Python
-and prints the report's headline numbers. Open ``OUT/report.html`` in a browser.
+and prints the report's headline numbers; ``report.json`` holds every number and
+``report.html`` (open it in a browser) the plots.
 
     python examples/diagnostics_walkthrough.py [FOLDER] [--out report/]   # default: Debian's opencv-doc photos
     python examples/diagnostics_walkthrough.py --smoke                    # 8 images
@@ -34,20 +35,29 @@ def photo_folder(tmp: str) -> Path:
     return Path(tmp)
 
 
-def summarise(value, depth: int = 0) -> list[str]:
-    """A few readable lines from a (nested) report section."""
-    indent = "  " * (depth + 1)
-    if isinstance(value, dict):
-        lines = []
-        for key, item in list(value.items())[:12]:
-            if isinstance(item, (int, float, str, bool)) or item is None:
-                lines.append(f"{indent}{key}: {round(item, 4) if isinstance(item, float) else item}")
-            elif isinstance(item, dict) and depth < 1:
-                lines += [f"{indent}{key}:", *summarise(item, depth + 1)]
-            else:
-                lines.append(f"{indent}{key}: {type(item).__name__} of {len(item) if hasattr(item, '__len__') else '?'}")
-        return lines
-    return [f"{indent}{value}"]
+def _number(value, digits: int = 2) -> str:
+    return f"{value:.{digits}f}" if isinstance(value, float) else str(value)
+
+
+def headlines(report: dict) -> list[str]:
+    """The numbers to read first: what was scanned, the verdict, pair quality, advice."""
+    inventory, centricity = report.get("inventory", {}), report.get("centricity", {})
+    false_negatives = report.get("duplicates", {}).get("false_negatives") or {}
+    lines = [
+        f"images: {inventory.get('readable')} readable of {inventory.get('items')} "
+        f"({inventory.get('bad')} unreadable, {inventory.get('skipped')} skipped)",
+        f"verdict: {centricity.get('verdict')} ({_number(centricity.get('object_centric_fraction'))} of the images object-centric)",
+    ]
+    for recipe, quality in report.get("pair_quality", {}).items():
+        lines.append(
+            f"{recipe} pairs: both views show the object in {quality.get('object_sharing_rate', float('nan')):.1%} "
+            f"(+- {quality.get('standard_error', float('nan')):.1%}), mean IoU of the two views {quality.get('mean_iou', float('nan')):.2f}"
+        )
+    if false_negatives:
+        lines.append(f"chance that a batch of {false_negatives.get('batch_size')} holds a near-duplicate of an anchor "
+                     f"(a false negative): {_number(false_negatives.get('p_at_least_one'), 3)}")
+    lines += [f"advice: {item.get('text')}" for item in report.get("recommendations", [])]
+    return lines
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -68,10 +78,7 @@ def main(argv: list[str] | None = None) -> int:
         out = args.out or Path(tmp) / "report"
         report = diagnose(folder, out=out, recipe=args.recipe, batch_size=64, workers=1, limit=8 if args.smoke else None)
         print(f"scanned {folder}; report in {out} (report.json, report.html)")
-        sections = report if isinstance(report, dict) else vars(report) if hasattr(report, "__dict__") else {"report": report}
-        for section, value in sections.items():
-            print(f"{section}:")
-            print("\n".join(summarise(value)))
+        print("\n".join(headlines(report)))
         if args.out is None:
             print("(pass --out DIR to keep the report)")
     return 0
