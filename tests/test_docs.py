@@ -70,3 +70,22 @@ def test_performance_page_includes_every_results_file(hooks):
         assert f"<!-- from benchmarks/{results.name} -->" in page
         title = results.read_text().splitlines()[0]
         assert "#" + title in page
+
+
+def test_gallery_compression_keeps_the_page_white_and_fits(tmp_path):
+    import numpy as np
+    from PIL import Image
+
+    from gen_gallery import compress
+
+    rng = np.random.default_rng(0)
+    picture = np.full((300, 400, 3), 255, np.uint8)                       # white page
+    picture[50:250, 50:350] = rng.integers(0, 256, (200, 300, 3))         # a noisy "photo"
+    picture[10:14, 10:200] = 0                                            # black "text"
+    source, out = tmp_path / "raw.png", tmp_path / "small.png"
+    Image.fromarray(picture).save(source)
+    size = compress(source, out, max_kb=60)
+    assert size == out.stat().st_size <= 60 * 1024 < source.stat().st_size
+    result = np.asarray(Image.open(out).convert("RGB"))
+    assert result.shape[0] < 300                                          # noise needed shrinking to fit
+    assert (result[0, 0] == 255).all() and (result[-1, -1] == 255).all()  # exact white, not a tinted grey
