@@ -101,7 +101,8 @@ def correspondence(first: ViewParams, second: ViewParams, grid: int = 7, pos_rat
     """Cell-to-cell correspondence of two views of the same images.
 
     Args:
-        first, second: params of the two views (same batch).
+        first: params of the first view.
+        second: params of the second view, of the same batch.
         grid: cells per side of each view's feature map (7 for a ResNet's C5 at 224 px).
         pos_ratio: PixPro's threshold on the normalised distance (0.7 in the paper).
     """

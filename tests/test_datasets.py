@@ -1,59 +1,60 @@
-import warnings
+"""The idx reader against files written by hand, and Fashion-MNIST's known facts."""
+
+import gzip
+import struct
 
 import numpy as np
 import pytest
-import torch
-from PIL import Image
-from torch.utils.data import DataLoader
 
-from pairgen import PairSampler
-from pairgen.cli import main
-from pairgen.datasets import ImageFolder
+from pairgen.datasets import FASHION_MNIST, fashion_mnist, read_idx
 
 
-@pytest.fixture()
-def folder(tmp_path, photos):
-    for label, names in {"cats": ["chelsea"], "things": ["coffee", "rocket"]}.items():
-        (tmp_path / label).mkdir()
-        for name in names:
-            Image.fromarray(photos[name]).save(tmp_path / label / f"{name}.jpg")
-    mask = np.zeros(photos["coffee"].shape[:2], np.uint8)
-    mask[100:300, 150:450] = 255
-    Image.fromarray(mask[::2, ::2].copy()).save(tmp_path / "things" / "coffee.saliency.png")  # any resolution
-    (tmp_path / ".hidden.jpg").write_bytes(b"")
-    return tmp_path
+def _write_idx(path, array, compress=True):
+    header = struct.pack(">HBB", 0, 0x08, array.ndim) + struct.pack(f">{array.ndim}I", *array.shape)
+    opener = gzip.open if compress else open
+    with opener(path, "wb") as f:
+        f.write(header + array.astype(np.uint8).tobytes())
 
 
-def test_folder_items_labels_and_sidecars(folder):
-    dataset = ImageFolder(folder)
-    assert [p.name for p in dataset.files] == ["chelsea.jpg", "coffee.jpg", "rocket.jpg"]
-    assert dataset.classes == ["cats", "things"]
-    items = [dataset[i] for i in range(3)]
-    assert [item["label"] for item in items] == [0, 1, 1]
-    assert "saliency" not in items[0] and items[1]["saliency"].max() == 1.0
-    sampler = PairSampler("cast", size=48, seed=0)
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")  # items without a sidecar get built-in maps: nothing is empty
-        pairs = next(iter(DataLoader(dataset, batch_size=3, collate_fn=sampler.collate)))
-    assert torch.equal(pairs.labels, torch.tensor([0, 1, 1]))
-    # The coffee crops come from its sidecar: both views cover >= 30% of the 300 x 200 box.
-    for params in pairs.params:
-        x1, y1, x2, y2 = params.boxes[1].tolist()
-        overlap = max(0, min(x2, 450) - max(x1, 150)) * max(0, min(y2, 300) - max(y1, 100))
-        assert overlap >= 0.3 * 300 * 200 - 4 * 600 or bool(params.fallback_used[1])
+@pytest.mark.parametrize("compress", [True, False])
+def test_read_idx_round_trips_and_limits(tmp_path, compress):
+    array = np.random.default_rng(0).integers(0, 256, (5, 3, 4), dtype=np.uint8)
+    path = tmp_path / ("x.idx.gz" if compress else "x.idx")
+    _write_idx(path, array, compress)
+    np.testing.assert_array_equal(read_idx(path), array)
+    np.testing.assert_array_equal(read_idx(path, limit=2), array[:2])
+    assert read_idx(path).flags.writeable
 
 
-def test_preview_uses_sidecar_saliency(folder, tmp_path, capsys):
-    out = tmp_path / "p.png"
-    assert main(["preview", str(folder / "things" / "coffee.jpg"), "--recipe", "cast", "--out", str(out), "--size", "48"]) == 0
-    assert out.is_file()
+def test_read_idx_rejects_bad_files(tmp_path):
+    bad = tmp_path / "bad.gz"
+    with gzip.open(bad, "wb") as f:
+        f.write(b"\x00\x00\x0d\x01" + struct.pack(">I", 3) + b"\x00" * 12)  # float idx: not uint8
+    with pytest.raises(ValueError, match="bad.gz is not a uint8 idx file"):
+        read_idx(bad)
+    short = tmp_path / "short.gz"
+    with gzip.open(short, "wb") as f:
+        f.write(struct.pack(">HBB", 0, 8, 1) + struct.pack(">I", 10) + b"\x01\x02")
+    with pytest.raises(ValueError, match="short.gz is truncated"):
+        read_idx(short)
 
 
-def test_bad_folders_and_files(tmp_path):
-    with pytest.raises(FileNotFoundError, match="root"):
-        ImageFolder(tmp_path / "missing")
-    with pytest.raises(FileNotFoundError, match="no images"):
-        ImageFolder(tmp_path)
-    (tmp_path / "broken.jpg").write_bytes(b"\xff\xd8 not really")
-    with pytest.raises(OSError, match="broken.jpg"):
-        ImageFolder(tmp_path)[0]
+def test_fashion_mnist_errors(tmp_path):
+    with pytest.raises(ValueError, match="split must be 'train' or 'test'"):
+        fashion_mnist("valid")
+    with pytest.raises(FileNotFoundError, match="dataset-fashion-mnist"):
+        fashion_mnist("test", root=tmp_path)
+
+
+def test_fashion_mnist_known_facts():
+    if not (FASHION_MNIST / "t10k-images-idx3-ubyte.gz").exists():
+        pytest.skip("Debian package dataset-fashion-mnist is not installed")
+    images, labels = fashion_mnist("test")
+    assert images.shape == (10000, 28, 28) and images.dtype == np.uint8 and labels.dtype == np.int64
+    assert np.bincount(labels).tolist() == [1000] * 10          # balanced test set
+    assert labels[:4].tolist() == [9, 2, 1, 1]                    # ankle boot, pullover, trouser, trouser
+    first, first_labels = fashion_mnist("test", limit=4)
+    np.testing.assert_array_equal(first, images[:4])
+    np.testing.assert_array_equal(first_labels, labels[:4])
+    # Clothes on a black background: the side columns are darker than the centre.
+    assert images[:, :, :2].mean() < 10 < images[:, 10:18, 10:18].mean()

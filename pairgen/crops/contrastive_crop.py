@@ -68,7 +68,7 @@ class ContrastiveCrop(CropSampler):
 
     The box is the region where the image's heatmap (``batch.saliency``: a model's
     summed last-stage activations refreshed during training, see
-    :class:`pairgen.crops.box_refresh.HeatmapBoxes`, or any saliency map) is at
+    :class:`pairgen.crops.box_refresh.HeatmapRefresh`, or any saliency map) is at
     least ``threshold`` x its maximum. Images without a heatmap use the whole image,
     which is the paper's warm-up with plain random resized crops. ``alpha < 1``
     pushes centres towards the box's edges, so views vary while staying on the

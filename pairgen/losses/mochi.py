@@ -128,8 +128,11 @@ def mochi_info_nce(
         key: ``(N, D)`` their positive keys (from the momentum encoder).
         queue: ``(K, D)`` negative keys.
         temperature: ``t`` (0.2 for MoCo v2, as in the paper).
-        n_hard, n_mix, n_query_mix: MoCHi's ``N``, ``s`` and ``s'`` (1024, 1024, 256
-            is one of the paper's settings).
+        n_hard: MoCHi's ``N``, the hardest queue negatives mixed (1024 in one of the
+            paper's settings, with ``n_mix`` 1024 and ``n_query_mix`` 256).
+        n_mix: MoCHi's ``s``, synthetic negatives mixed from two hard negatives.
+        n_query_mix: MoCHi's ``s'``, synthetic negatives mixed from the query and a
+            hard negative.
         negative_mask: ``(N, K)`` boolean of allowed queue negatives; excluded
             entries leave the loss and are never mixed. A query with no allowed
             negative has loss 0 and counts in the mean.
@@ -167,7 +170,10 @@ class MoCHiLoss(nn.Module):
     """Module form of :func:`mochi_info_nce`, with its own seeded generator.
 
     Args:
-        temperature, n_hard, n_mix, n_query_mix: as in :func:`mochi_info_nce`.
+        temperature: as in :func:`mochi_info_nce`.
+        n_hard: as in :func:`mochi_info_nce`.
+        n_mix: as in :func:`mochi_info_nce`.
+        n_query_mix: as in :func:`mochi_info_nce`.
         seed: seed of the mixing generator, created on the queries' device on
             first use; ``None`` uses torch's default generator.
 
