@@ -67,8 +67,8 @@ class PositivePairSampler(PairSampler):
     """A :class:`PairSampler` for ``(item, partner)`` pairs: view 2 shows the partner.
 
     Args:
-        recipe, **options: as :class:`PairSampler` (``"instance"`` and ``"temporal"``
-            are recipes made for it).
+        recipe: as :class:`PairSampler` (``"instance"`` and ``"temporal"`` are recipes
+            made for it); further arguments are :class:`PairSampler`'s too.
         partner_views: which views are rendered from the partner (default view 2 only).
     """
 

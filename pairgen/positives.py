@@ -138,9 +138,9 @@ class TemporalPairs(_PartnerPairs):
     Args:
         frames: a dataset of frames (e.g. :class:`pairgen.video.VideoFrames`).
         window: the largest time difference of a pair (in the unit of ``times``), > 0.
-        sources, times: the sequence and time of every frame; default the dataset's
-            ``sources`` and ``times`` attributes, else the ``"source"`` and ``"time"``
-            keys of its items (which reads every item once).
+        sources: the sequence of every frame; default the dataset's ``sources``
+            attribute, else the ``"source"`` key of its items (which reads every item once).
+        times: the time of every frame, found the same way (``times``, ``"time"``).
         seed: base seed of the partner draws.
     """
 

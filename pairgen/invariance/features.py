@@ -78,7 +78,7 @@ def layer_features(
 
     Raises:
         ValueError: naming ``layer`` when it does not exist, is not reached by the
-        forward pass, or does not give a floating tensor; non-finite features.
+            forward pass or does not give a floating tensor, and for non-finite features.
     """
     if pool not in POOLS:
         raise ValueError(f"pool must be one of {POOLS}, got {pool!r}")
