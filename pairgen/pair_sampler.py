@@ -129,7 +129,7 @@ class PairSampler:
     def sample(self, batch: ImageBatch, seeds: torch.Tensor) -> list[ViewParams]:
         """The params of every view, drawn from the ``(B,)`` per-sample ``seeds``."""
         if batch.needs_saliency and self.recipe.needs_saliency:
-            batch = batch.with_saliency(self._saliency(batch))
+            batch = batch.with_saliency(self.saliency_maps(batch))
         seeds = seeds.to(batch.images.device)
         params: list[ViewParams] = []
         for index, spec in enumerate(self.views):
@@ -197,7 +197,9 @@ class PairSampler:
         pairs = self.generate(collate_items([item], self.max_side), self.next_seeds(1))
         return [view[0] for view in pairs.views]
 
-    def _saliency(self, batch: ImageBatch) -> torch.Tensor:
+    def saliency_maps(self, batch: ImageBatch) -> torch.Tensor:
+        """``(B, 1, H, W)`` saliency maps for the batch's canvas: the ``saliency`` function given
+        to the sampler, else pairgen's built-in saliency (:func:`pairgen.saliency.batch_saliency`)."""
         if self.saliency is not None:
             return self.saliency(batch)
         from pairgen.saliency import batch_saliency

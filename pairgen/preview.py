@@ -41,7 +41,7 @@ def draw_pairs(items: list[Any], sampler: PairSampler, out: str | Path, pairs: i
 
     canvas = collate_items(items, sampler.max_side)
     if canvas.needs_saliency and sampler.recipe.needs_saliency:
-        canvas = canvas.with_saliency(sampler._saliency(canvas))
+        canvas = canvas.with_saliency(sampler.saliency_maps(canvas))
     draws = [sampler.generate(canvas, sampler.next_seeds(len(canvas))) for _ in range(pairs)]
     n_views = min(len(sampler.views), 4)
     fig, axes = plt.subplots(len(items), 1 + n_views, figsize=(3.2 * (1 + n_views), 3.2 * len(items)), squeeze=False)
