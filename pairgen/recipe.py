@@ -20,7 +20,7 @@ from pathlib import Path
 
 import yaml
 
-import pairgen.transforms  # noqa: F401  (registers the invariance ops for recipes)
+from pairgen.registry import RECIPES
 from pairgen.view import ViewSpec
 
 
@@ -109,7 +109,7 @@ def available_recipes() -> dict[str, Path]:
 
 
 def load_recipe(recipe: "str | Path | dict | Recipe") -> Recipe:
-    """A recipe by built-in name, YAML path, dict or :class:`Recipe`.
+    """A recipe by registered name (:data:`pairgen.registry.RECIPES`), YAML path, dict or :class:`Recipe`.
 
     Raises:
         ValueError: unknown name (listing the available ones) or invalid settings.
@@ -121,15 +121,13 @@ def load_recipe(recipe: "str | Path | dict | Recipe") -> Recipe:
         return Recipe.from_dict(recipe)
     if not isinstance(recipe, (str, Path)):
         raise TypeError(f"recipe must be a name, path, dict or Recipe, got {type(recipe).__name__}")
-    builtin = available_recipes()
-    if isinstance(recipe, str) and recipe in builtin:
-        path = builtin[recipe]
-    else:
-        path = Path(recipe)
-        if path.suffix not in (".yaml", ".yml"):
-            raise ValueError(f"unknown recipe {str(recipe)!r}; available: {', '.join(sorted(builtin))}")
-        if not path.is_file():
-            raise FileNotFoundError(f"recipe file not found: {path}")
+    if isinstance(recipe, str) and recipe in RECIPES:
+        return RECIPES.get(recipe)
+    path = Path(recipe)
+    if path.suffix not in (".yaml", ".yml"):
+        raise ValueError(f"unknown recipe {str(recipe)!r}; available: {', '.join(RECIPES.list())}")
+    if not path.is_file():
+        raise FileNotFoundError(f"recipe file not found: {path}")
     with open(path, encoding="utf-8") as handle:
         data = yaml.safe_load(handle)
     if not isinstance(data, dict):

@@ -10,7 +10,8 @@ from saliency_reference import (
 )
 from skimage import data
 
-from pairgen.saliency import BUILTIN_METHODS, DEFAULT_METHOD, boundary_contrast, builtin_saliency, spectral_residual
+from pairgen.registry import SALIENCY
+from pairgen.saliency import DEFAULT_METHOD, boundary_contrast, builtin_saliency, spectral_residual
 
 
 def as_batch(*images: np.ndarray) -> torch.Tensor:
@@ -67,7 +68,7 @@ def test_bad_arguments_are_named():
 
 def test_builtin_dispatches_to_the_default_method():
     images = as_batch(data.coffee()[:128, :128])
-    assert DEFAULT_METHOD == "boundary_contrast" and set(BUILTIN_METHODS) >= {"boundary_contrast", "spectral_residual"}
+    assert DEFAULT_METHOD == "boundary_contrast" and set(SALIENCY.list()) >= {"boundary_contrast", "spectral_residual"}
     torch.testing.assert_close(builtin_saliency(images), boundary_contrast(images))
     torch.testing.assert_close(builtin_saliency(images, method="spectral_residual", sigma=4.0), spectral_residual(images, sigma=4.0))
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from pairgen.registry import SALIENCY
 from pairgen.diagnostics.fail_on import CONDITIONS, failed_conditions, parse_conditions
 
 
@@ -32,7 +33,7 @@ def register(subparsers) -> None:
     parser.add_argument("--limit", type=int, default=None, help="scan at most N items")
     parser.add_argument("--shard", default=None, metavar="I/N",
                         help="scan only items I modulo N (0 <= I < N); merge with pairgen diagnose-merge")
-    parser.add_argument("--saliency", default="boundary_contrast", choices=("boundary_contrast", "spectral_residual"),
+    parser.add_argument("--saliency", default="boundary_contrast", choices=SALIENCY.list(),
                         help="object proxy's saliency (default: boundary_contrast)")
     parser.add_argument("--masks", default=None, metavar="DIR", help="sidecar masks mirroring the image folder")
     parser.add_argument("--pairs-per-image", type=int, default=16, help="Monte-Carlo pairs per image (default 16)")

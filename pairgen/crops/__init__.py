@@ -1,13 +1,12 @@
-"""Crop samplers: where each view looks. Recipes name them by their ``name``."""
+"""Crop samplers: where each view looks. Recipes name them by their ``name`` (:data:`pairgen.registry.CROPS`)."""
 
-from pairgen.crops.base import CROP_SAMPLERS, CropSampler, crop_from_dict, register_crop
+from pairgen.crops.base import CropSampler, crop_from_dict
 from pairgen.crops.cast import CASTCrop
 from pairgen.crops.contrastive_crop import ContrastiveCrop, SimCCrop
 from pairgen.crops.object_centric import ObjectCrop
 from pairgen.crops.random_resized import CenterCrop, RandomResizedCrop, random_resized_boxes
 
 __all__ = [
-    "CROP_SAMPLERS",
     "CASTCrop",
     "CenterCrop",
     "ContrastiveCrop",
@@ -17,5 +16,4 @@ __all__ = [
     "SimCCrop",
     "crop_from_dict",
     "random_resized_boxes",
-    "register_crop",
 ]

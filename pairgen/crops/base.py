@@ -1,4 +1,4 @@
-"""The crop-sampler interface and its registry."""
+"""The crop-sampler interface (registered by name in :data:`pairgen.registry.CROPS`)."""
 
 from __future__ import annotations
 
@@ -7,20 +7,11 @@ from typing import TYPE_CHECKING, ClassVar
 
 import torch
 
-from pairgen.registry import from_settings, to_settings
+from pairgen.registry import CROPS, to_settings
 
 if TYPE_CHECKING:
     from pairgen.batch import ImageBatch
     from pairgen.params import ViewParams
-
-CROP_SAMPLERS: dict[str, type["CropSampler"]] = {}
-
-
-def register_crop(cls: type["CropSampler"]) -> type["CropSampler"]:
-    """Class decorator: make a crop sampler available to recipes under ``cls.name``."""
-    CROP_SAMPLERS[cls.name] = cls
-    return cls
-
 
 class CropSampler(ABC):
     """Draws one crop box per sample, vectorised over the batch.
@@ -53,7 +44,7 @@ class CropSampler(ABC):
 
 def crop_from_dict(spec: dict) -> CropSampler:
     """Build a registered crop sampler from ``{"type": name, **settings}``."""
-    return from_settings(CROP_SAMPLERS, spec, "crop")
+    return CROPS.build(spec)
 
 
 def check_range(name: str, value: tuple[float, float], low: float, high: float) -> None:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import torch
 
-from pairgen.crops.base import CropSampler, check_range, register_crop
+from pairgen.crops.base import CropSampler, check_range
 from pairgen.crops.random_resized import random_resized_boxes
 from pairgen.crops.regions import SalientRegions, salient_regions
 from pairgen.random import normal, uniform
@@ -28,7 +28,6 @@ def enclosing_boxes(inner: torch.Tensor, sizes: torch.Tensor, ratio: tuple[float
     return torch.stack([x1, y1, x1 + w, y1 + h], 1)
 
 
-@register_crop
 @dataclass(frozen=True)
 class CASTCrop(CropSampler):
     """Random resized crops that must show the salient object.

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import torch
 
-from pairgen.crops.base import CropSampler, check_range, register_crop
+from pairgen.crops.base import CropSampler, check_range
 from pairgen.crops.regions import salient_regions
 from pairgen.random import uniform
 
@@ -61,7 +61,6 @@ def beta_crops(sizes, regions_box, seeds, scale, ratio, alpha, attempts=10):
     return torch.stack([left, top, left + w, top + h], 1).float(), fallback
 
 
-@register_crop
 @dataclass(frozen=True)
 class ContrastiveCrop(CropSampler):
     """Crops centred inside the object's box, with Beta(alpha, alpha) centre suppression.
@@ -103,7 +102,6 @@ class ContrastiveCrop(CropSampler):
         return beta_crops(batch.sizes.to(seeds.device), self.region_boxes(batch), seeds, self.scale, self.ratio, self.alpha)
 
 
-@register_crop
 @dataclass(frozen=True)
 class SimCCrop(ContrastiveCrop):
     """ContrastiveCrop with a fixed centred box of ``fraction`` of each side instead of a

@@ -7,13 +7,12 @@ from dataclasses import dataclass
 
 import torch
 
-from pairgen.crops.base import CropSampler, check_range, register_crop
+from pairgen.crops.base import CropSampler, check_range
 from pairgen.crops.random_resized import random_resized_boxes
 from pairgen.crops.regions import salient_regions
 from pairgen.random import uniform
 
 
-@register_crop
 @dataclass(frozen=True)
 class ObjectCrop(CropSampler):
     """Crop one object: pick an object, dilate its box, random-resized-crop inside it.

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import torch
 
-from pairgen.crops.base import CropSampler, check_range, register_crop
+from pairgen.crops.base import CropSampler, check_range
 from pairgen.random import uniform
 
 
@@ -63,7 +63,6 @@ def _centre_fallback(height, width, ratio):
     return w.clamp_min(1), h.clamp_min(1)
 
 
-@register_crop
 @dataclass(frozen=True)
 class RandomResizedCrop(CropSampler):
     """Random crop of random area and aspect ratio (Szegedy et al. 2015; SimCLR's crop).
@@ -95,7 +94,6 @@ class RandomResizedCrop(CropSampler):
         return random_resized_boxes(batch.sizes, seeds, self.scale, self.ratio, self.attempts)
 
 
-@register_crop
 @dataclass(frozen=True)
 class CenterCrop(CropSampler):
     """A fixed centred box holding ``fraction`` of each side (SimCCrop's fixed centre box).

@@ -29,7 +29,8 @@ import cv2
 import numpy as np
 import torch
 
-from pairgen.saliency import boundary_contrast, spectral_residual
+from pairgen.registry import SALIENCY
+from pairgen.saliency import boundary_contrast
 
 #: Side of the normalised saliency grid.
 SIDE = 64
@@ -42,16 +43,12 @@ def boundary_contrast_no_prior(images: torch.Tensor) -> torch.Tensor:
     return boundary_contrast(images, size=SIDE, centre_sigma=None)
 
 
-def spectral_residual_map(images: torch.Tensor) -> torch.Tensor:
-    """Spectral-residual saliency (Hou & Zhang, CVPR 2007) at the grid's size."""
-    return spectral_residual(images)
-
-
-#: Saliency functions selectable by name (``pairgen diagnose --saliency``).
-SALIENCY_METHODS: dict[str, SaliencyFn] = {
-    "boundary_contrast": boundary_contrast_no_prior,
-    "spectral_residual": spectral_residual_map,
-}
+def saliency_method(name: str) -> SaliencyFn:
+    """The object proxy's saliency for a name of :data:`pairgen.registry.SALIENCY`
+    (``pairgen diagnose --saliency``); boundary contrast without its centre prior."""
+    if SALIENCY.canonical(name) == "boundary_contrast":
+        return boundary_contrast_no_prior
+    return SALIENCY.get(name)
 
 
 def saliency_maps(images: Sequence[np.ndarray], saliency: SaliencyFn = boundary_contrast_no_prior) -> np.ndarray:

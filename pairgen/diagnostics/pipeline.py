@@ -25,7 +25,7 @@ from .cache import RecordCache
 from .decode import DEFAULT_MAX_PIXELS, decode_object
 from .hashing import NEAR_DUPLICATE_DISTANCE
 from .inputs import DatasetSource, load_dataset_item, open_source
-from .object_proxy import SALIENCY_METHODS, boundary_contrast_no_prior
+from .object_proxy import boundary_contrast_no_prior, saliency_method
 from .recipes import resolve_recipes
 from .recommend import recommendations
 from .records import ImageRecord, finite_json
@@ -55,7 +55,7 @@ def diagnose(data, out: str | os.PathLike = "report", recipe="simclr", batch_siz
         shard: ``"i/n"`` or ``(i, n)``: scan only items ``i`` modulo ``n``; see :func:`merge`.
         cache: True for ``out/cache.sqlite``, a path, or False for none (datasets never cache).
         progress: show a progress bar with ETA on stderr.
-        saliency: the object proxy's saliency: a name of ``object_proxy.SALIENCY_METHODS`` or a
+        saliency: the object proxy's saliency: a name of ``pairgen.registry.SALIENCY`` or a
             batched function ``(B, 3, H, W) uint8 -> (B, 1, H, W)`` (default: boundary contrast
             without centre prior).
         mask_dir: folder of sidecar masks mirroring an image folder (``a/b.jpg`` -> ``a/b.png``).
@@ -75,9 +75,7 @@ def diagnose(data, out: str | os.PathLike = "report", recipe="simclr", batch_siz
     workers = default_workers() if workers is None else workers
     source = open_source(data, mask_dir=mask_dir)
     if isinstance(saliency, str):
-        if saliency not in SALIENCY_METHODS:
-            raise ValueError(f"saliency must be one of {sorted(SALIENCY_METHODS)} or a function, got {saliency!r}")
-        saliency = SALIENCY_METHODS[saliency]
+        saliency = saliency_method(saliency)
     settings = ScanSettings(saliency=saliency or boundary_contrast_no_prior, samplers=resolve_recipes(recipe),
                             pairs_per_image=pairs_per_image, seed=seed, max_pixels=max_pixels)
     folder = Path(out)

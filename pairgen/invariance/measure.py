@@ -18,10 +18,12 @@ from pairgen.invariance.features import layer_features
 from pairgen.invariance.score import InvarianceResult, invariance_score
 from pairgen.invariance.sets import group_sets, transformed_sets
 from pairgen.ops.view_op import ViewOp
-from pairgen.transforms import Illumination, Occlusion, Viewpoint
+from pairgen.registry import OPS
+from pairgen.transforms import Occlusion
 
-#: Transformations of one photo (default settings of their ops) and sets of several images.
-SYNTHETIC = {"occlusion": Occlusion, "viewpoint": Viewpoint, "illumination": Illumination}
+#: Transformations of one photo (view ops of :data:`pairgen.registry.OPS`, default settings)
+#: and sets of several images.
+SYNTHETIC = ("occlusion", "viewpoint", "illumination")
 TRANSFORMS = (*SYNTHETIC, "instance", "temporal")
 
 
@@ -53,7 +55,7 @@ def measure_invariance(
     layer = backbone.layer if layer is None else layer
     fallback_rate = 0.0
     if isinstance(transform, ViewOp) or transform in SYNTHETIC:
-        op = transform if isinstance(transform, ViewOp) else SYNTHETIC[transform]()
+        op = transform if isinstance(transform, ViewOp) else OPS.get(transform)()
         if not data.photos:
             raise ValueError(f"transform {op.name!r} needs photos; the data has only video frames")
         saliency = None

@@ -5,12 +5,11 @@ from pairgen.ops.color import apply_affine, color_affine, color_jitter
 from pairgen.ops.normalize import IMAGENET_MEAN, IMAGENET_STD, normalize
 from pairgen.ops.resized_crop import resized_crop
 from pairgen.ops.solarize import solarize
-from pairgen.ops.view_op import VIEW_OPS, ViewOp, op_from_dict, register_op
+from pairgen.ops.view_op import ViewOp, op_from_dict
 
 __all__ = [
     "IMAGENET_MEAN",
     "IMAGENET_STD",
-    "VIEW_OPS",
     "ViewOp",
     "apply_affine",
     "color_affine",
@@ -18,7 +17,6 @@ __all__ = [
     "gaussian_blur",
     "normalize",
     "op_from_dict",
-    "register_op",
     "resized_crop",
     "solarize",
 ]

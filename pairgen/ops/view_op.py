@@ -14,20 +14,11 @@ from typing import TYPE_CHECKING, ClassVar
 
 import torch
 
-from pairgen.registry import from_settings, to_settings
+from pairgen.registry import OPS, to_settings
 
 if TYPE_CHECKING:
     from pairgen.batch import ImageBatch
     from pairgen.params import ViewParams
-
-VIEW_OPS: dict[str, type["ViewOp"]] = {}
-
-
-def register_op(cls: type["ViewOp"]) -> type["ViewOp"]:
-    """Class decorator: make a view op available to recipes under ``cls.name``."""
-    VIEW_OPS[cls.name] = cls
-    return cls
-
 
 class ViewOp(ABC):
     """A batched transform of views with explicit params (a frozen dataclass of settings)."""
@@ -62,4 +53,4 @@ class ViewOp(ABC):
 
 def op_from_dict(spec: dict) -> ViewOp:
     """Build a registered view op from ``{"type": name, **settings}``."""
-    return from_settings(VIEW_OPS, spec, "op")
+    return OPS.build(spec)

@@ -3,7 +3,7 @@ CAST's localisation loss."""
 
 from pairgen.saliency.batch import batch_saliency
 from pairgen.saliency.boundary_contrast import boundary_contrast
-from pairgen.saliency.builtin import BUILTIN_METHODS, DEFAULT_METHOD, builtin_saliency
+from pairgen.saliency.builtin import DEFAULT_METHOD, builtin_saliency
 from pairgen.saliency.gradcam import activation_heatmap, grad_cam
 from pairgen.saliency.localization_loss import cast_localization_loss
 from pairgen.saliency.sidecar import (
@@ -17,7 +17,6 @@ from pairgen.saliency.sidecar import (
 from pairgen.saliency.spectral_residual import spectral_residual
 
 __all__ = [
-    "BUILTIN_METHODS",
     "DEFAULT_METHOD",
     "SALIENCY_KEY",
     "SIDECAR_EXTENSIONS",

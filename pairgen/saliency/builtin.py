@@ -10,20 +10,12 @@ Example:
 
 from __future__ import annotations
 
-from typing import Callable
-
 import torch
 
-from pairgen.saliency.boundary_contrast import boundary_contrast
-from pairgen.saliency.spectral_residual import spectral_residual
+from pairgen.registry import SALIENCY
 
-#: Built-in methods by name; the first is the default (best on photos-dev, see
-#: benchmarks/RESULTS.md).
-BUILTIN_METHODS: dict[str, Callable[..., torch.Tensor]] = {
-    "boundary_contrast": boundary_contrast,
-    "spectral_residual": spectral_residual,
-}
-
+#: The default method (best on photos-dev, see benchmarks/RESULTS.md); all are in
+#: :data:`pairgen.registry.SALIENCY`.
 DEFAULT_METHOD = "boundary_contrast"
 
 
@@ -32,12 +24,10 @@ def builtin_saliency(images: torch.Tensor, method: str = DEFAULT_METHOD, **optio
 
     Args:
         images: ``(B, C, H, W)`` uint8 or float (0..1) images, C in {1, 3}.
-        method: a key of :data:`BUILTIN_METHODS`.
+        method: a name of :data:`pairgen.registry.SALIENCY`.
         **options: keyword arguments of that method (e.g. ``size``, ``sigma``).
 
     Returns:
         ``(B, 1, H, W)`` maps in [0, 1] (float32 for uint8 input).
     """
-    if method not in BUILTIN_METHODS:
-        raise ValueError(f"method must be one of {sorted(BUILTIN_METHODS)}, got {method!r}")
-    return BUILTIN_METHODS[method](images, **options)
+    return SALIENCY.get(method)(images, **options)

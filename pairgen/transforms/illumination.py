@@ -35,7 +35,7 @@ import torch
 
 from pairgen.crops.base import check_range
 from pairgen.ops.color import LUMA
-from pairgen.ops.view_op import ViewOp, register_op
+from pairgen.ops.view_op import ViewOp
 from pairgen.random import uniform
 
 _APPLY, _BRIGHTNESS, _GAMMA, _TEMPERATURE, _SHADING, _DIRECTION = range(6)
@@ -65,7 +65,6 @@ def planck_gains(kelvin: torch.Tensor) -> torch.Tensor:
     return (gains / (gains @ luma)[:, None]).float()
 
 
-@register_op
 @dataclass(frozen=True)
 class Illumination(ViewOp):
     """Random lighting change of each view (see the module docstring).

@@ -36,7 +36,7 @@ import torch
 
 from pairgen.crops.base import check_range
 from pairgen.ops.resized_crop import resized_crop
-from pairgen.ops.view_op import ViewOp, register_op
+from pairgen.ops.view_op import ViewOp
 from pairgen.random import uniform
 
 _APPLY, _AREA, _CENTRE, _OFFSET, _RATIO, _ANGLE, _FILL = range(7)
@@ -79,7 +79,6 @@ def occluder_distance(params: dict[str, torch.Tensor], size: tuple[int, int], sh
     return torch.sqrt(along * along + across * across)
 
 
-@register_op
 @dataclass(frozen=True)
 class Occlusion(ViewOp):
     """Hide a fraction of the object in each view (see the module docstring).

@@ -32,7 +32,7 @@ import torch
 import torch.nn.functional as F
 
 from pairgen.crops.base import check_range
-from pairgen.ops.view_op import ViewOp, register_op
+from pairgen.ops.view_op import ViewOp
 from pairgen.random import uniform
 
 _APPLY, _ROTATION, _SCALE, _SHEAR, _TRANSLATE, _CORNERS = range(6)
@@ -66,7 +66,6 @@ def warp_points(points: torch.Tensor, matrix: torch.Tensor) -> torch.Tensor:
     return homogeneous[..., :2] / w
 
 
-@register_op
 @dataclass(frozen=True)
 class Viewpoint(ViewOp):
     """Random homography warp of each view (see the module docstring).
