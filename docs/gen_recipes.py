@@ -46,7 +46,7 @@ def _options(options: dict | None, skip: tuple[str, ...] = ()) -> str:
 
 
 def _jitter(jitter: dict | None) -> str:
-    return "–" if not jitter else f"p {_value(jitter['p'])}: {_options(jitter, skip=('p',))}"
+    return "–" if not jitter else f"p {_value(jitter['p'])}: {_options(jitter, skip=('p', 'type'))}"
 
 
 def _blur(blur: dict | None) -> str:
@@ -56,16 +56,19 @@ def _blur(blur: dict | None) -> str:
 def _view_table(views: list[dict]) -> list[str]:
     """One column per view spec, one row per setting (narrow enough for the page)."""
     heads = [f"{view['count']} view{'s' if view['count'] > 1 else ''}, {view['size']} px" for view in views]
+    ops = [{op["type"]: op for op in v.get("ops", [])} for v in views]
     rows = {
         "crop": [f"`{v['crop']['type']}`: {_options(v['crop'], skip=('type',))}" for v in views],
-        "flip": [_value(v.get("flip", 0)) for v in views],
-        "colour jitter": [_jitter(v.get("color_jitter")) for v in views],
-        "grayscale": [_value(v.get("grayscale", 0)) for v in views],
-        "blur": [_blur(v.get("blur")) for v in views],
-        "solarize": [_value(v.get("solarize", 0)) for v in views],
+        "flip": [_value(o.get("flip", {}).get("p", 0)) for o in ops],
+        "colour jitter": [_jitter(o.get("color_jitter")) for o in ops],
+        "grayscale": [_value(o.get("grayscale", {}).get("p", 0)) for o in ops],
+        "blur": [_blur(o.get("blur")) for o in ops],
+        "solarize": [_value(o.get("solarize", {}).get("p", 0)) for o in ops],
     }
-    if any(v.get("ops") for v in views):
-        rows["extra ops"] = [", ".join(op["type"] for op in v.get("ops", [])) or "–" for v in views]
+    common = {"flip", "color_jitter", "grayscale", "blur", "solarize"}
+    if any(set(o) - common for o in ops):
+        rows["other ops"] = [", ".join(name for name in o if name not in common) or "–" for o in ops]
+    rows["order"] = [" → ".join(o) or "–" for o in ops]
     lines = ["| | " + " | ".join(heads) + " |", "|---|" + "---|" * len(views)]
     lines += [f"| {name} | " + " | ".join(cells) + " |" for name, cells in rows.items()]
     return lines

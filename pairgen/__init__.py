@@ -6,7 +6,8 @@ from pairgen.batch import ImageBatch, PairBatch
 from pairgen.pair_sampler import PairSampler
 from pairgen.params import ViewParams
 from pairgen.recipe import Recipe, available_recipes, load_recipe
-from pairgen.view import Blur, ColorJitter, ViewSpec
+from pairgen.ops import Blur, ColorJitter
+from pairgen.view import ViewSpec
 
 __version__ = "0.1.0"
 

@@ -16,6 +16,28 @@ from pairgen.random import derive_seeds, new_seeds, worker_seeds
 from pairgen.recipe import Recipe, load_recipe
 
 SaliencyFn = Callable[[ImageBatch], torch.Tensor]
+BACKENDS = ("auto", "cpu", "batched", "triton")
+DTYPES = (torch.float32, torch.bfloat16, torch.float16, torch.uint8)
+
+
+def resolve_backend(backend: str, device: torch.device) -> str:
+    """The backend ``"auto"`` stands for on ``device``: triton on CUDA when Triton and
+    :mod:`pairgen.kernels` import, batched on other accelerators, cpu on CPUs."""
+    if backend not in BACKENDS:
+        raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
+    if backend != "auto":
+        if backend == "triton" and not _triton_available():
+            raise ValueError("backend 'triton' needs Triton and pairgen.kernels (the fused kernels)")
+        return backend
+    if device.type == "cuda" and _triton_available():
+        return "triton"
+    return "cpu" if device.type == "cpu" else "batched"
+
+
+def _triton_available() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("triton") is not None and importlib.util.find_spec("pairgen.kernels") is not None
 
 
 class PairSampler:
@@ -43,9 +65,18 @@ class PairSampler:
             ``"worker"`` (in ``collate``).
         max_side: images with a longer side are shrunk in ``collate`` (default
             ``max(512, 2 * size)``).
-        dtype: dtype of the views.
+        dtype: dtype of the views: float32, bfloat16, float16, or uint8 (the views
+            before normalisation, ``round(255 x)``: normalise them on the model's
+            device with :meth:`normalize`).
         saliency: ``fn(batch) -> (B, 1, H, W)`` maps for recipes that need saliency
             when items bring none (default: pairgen's built-in saliency).
+        backend: how views render: ``"cpu"`` (per-image CPU kernels, the fastest on
+            CPUs), ``"batched"`` (batched torch ops without host syncs: the GPU path,
+            usable on a CPU), ``"triton"`` (fused Triton kernels, :mod:`pairgen.kernels`)
+            or ``"auto"`` (triton on CUDA when it imports, batched on other
+            accelerators, cpu on CPUs). All give the same views (``tests/test_backends.py``).
+        compile: render with ``torch.compile(fullgraph=True)`` (batched backend).
+        channels_last: return the views in channels-last memory format.
 
     Example:
         >>> sampler = PairSampler("simclr", size=64, seed=0)
@@ -64,6 +95,9 @@ class PairSampler:
         max_side: int | None = None,
         dtype: torch.dtype = torch.float32,
         saliency: SaliencyFn | None = None,
+        backend: str = "auto",
+        compile: bool = False,
+        channels_last: bool = False,
     ):
         self.recipe = load_recipe(recipe)
         if size is not None:
@@ -85,22 +119,33 @@ class PairSampler:
         self.max_side = max_side if max_side is not None else max(512, 2 * largest)
         if self.max_side < 1:
             raise ValueError(f"max_side must be positive, got {self.max_side}")
+        if dtype not in DTYPES:
+            raise ValueError(f"dtype must be one of {DTYPES}, got {dtype}")
         self.dtype = dtype
         self.saliency = saliency
+        self.backend = resolve_backend(backend, self.device)
+        if compile and self.backend != "batched":
+            raise ValueError(f"compile=True needs the batched backend, got {self.backend!r}")
+        self.compile = compile
+        self.channels_last = channels_last
+        self._render = torch.compile(self.render, fullgraph=True) if compile else self.render
         self._calls = 0
 
     def __repr__(self) -> str:
-        return f"PairSampler(recipe={self.recipe.name!r}, views={len(self.views)}, device={str(self.device)!r}, mode={self.mode!r}, seed={self.seed})"
+        return (f"PairSampler(recipe={self.recipe.name!r}, views={len(self.views)}, device={str(self.device)!r}, "
+                f"mode={self.mode!r}, backend={self.backend!r}, seed={self.seed})")
 
     def __getstate__(self):
         state = dict(self.__dict__)
         state["generator"] = self.generator.get_state()
+        state.pop("_render")
         return state
 
     def __setstate__(self, state):
         generator = torch.Generator()
         generator.set_state(state["generator"])
         self.__dict__.update(state, generator=generator)
+        self._render = torch.compile(self.render, fullgraph=True) if self.compile else self.render
 
     def collate(self, items: Sequence[Any]) -> ImageBatch | PairBatch:
         """The DataLoader ``collate_fn``: a canvas batch, or finished pairs in worker mode."""
@@ -115,6 +160,8 @@ class PairSampler:
             return batch if batch.view1.device == self.device else batch.to(self.device, non_blocking=True)
         if not isinstance(batch, ImageBatch):
             batch = collate_items(batch, self.max_side)
+        if self.device.type == "cuda" and batch.images.device.type == "cpu" and not batch.images.is_pinned():
+            batch = batch.pin_memory()  # so that the copy below is asynchronous
         return self.generate(batch.to(self.device, non_blocking=True), self.next_seeds(len(batch)))
 
     def next_seeds(self, n: int) -> torch.Tensor:
@@ -142,18 +189,35 @@ class PairSampler:
         """Render the views described by ``params`` (one per view of the recipe)."""
         if len(params) != len(self.views):
             raise ValueError(f"params must hold {len(self.views)} views for recipe {self.recipe.name!r}, got {len(params)}")
-        mean = self.recipe.mean or (0.0, 0.0, 0.0)
-        std = self.recipe.std or (1.0, 1.0, 1.0)
-        on_cpu = batch.images.device.type == "cpu"
-        canvas = batch.images if on_cpu else batch.images.float()
-        shared = on_cpu and get_worker_info() is not None
+        shared = batch.images.device.type == "cpu" and get_worker_info() is not None and not self.channels_last
+        outs = [_shared_empty((len(p), 3, *p.size), self.dtype) if shared else None for p in params]
+        views = self._render(batch, params, outs)
+        if self.channels_last:
+            views = [view.contiguous(memory_format=torch.channels_last) for view in views]
+        return views
+
+    def render(self, batch: ImageBatch, params: list[ViewParams], outs: list[torch.Tensor | None]) -> list[torch.Tensor]:
+        """The device stage's rendering: every view of ``batch`` on the sampler's backend
+        (what ``compile=True`` compiles)."""
+        if self.backend == "triton":
+            from pairgen.kernels import render_views  # the fused kernels (pairgen/kernels/)
+
+            return render_views(self, batch, params)
         views = []
         for index, (spec, p) in enumerate(zip(self.views, params)):
             rows = self.view_rows(len(batch), index)
-            source, images = (batch, canvas) if rows is None else (batch.rows(rows), canvas[rows])
-            out = _shared_empty((len(p), 3, *p.size), self.dtype) if shared else None
-            views.append(spec.apply(source, p, mean, std, self.dtype, images=images, out=out))
+            source = batch if rows is None else batch.rows(rows)
+            views.append(spec.apply(source, p, self.recipe.mean, self.recipe.std, self.dtype, out=outs[index],
+                                    backend=self.backend))
         return views
+
+    def normalize(self, views: torch.Tensor) -> torch.Tensor:
+        """uint8 views (``dtype=torch.uint8``) -> float32 views normalised as the recipe
+        says, on their own device (the model's)."""
+        from pairgen.ops.normalize import normalize
+
+        views = views.float().div_(255)
+        return views if self.recipe.mean is None else normalize(views, self.recipe.mean, self.recipe.std)
 
     def view_rows(self, batch_size: int, view: int) -> slice | None:
         """Which images of a batch view ``view`` is drawn from (``None``: all, one per sample).

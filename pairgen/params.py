@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import torch
 
-_NOT_BATCHED = ("size", "extras")
+_NOT_BATCHED = ("size", "ops")
 
 
 @dataclass(frozen=True)
@@ -21,31 +21,21 @@ class ViewParams:
 
     Attributes:
         boxes: ``(B, 4)`` float crop boxes, ``x1, y1, x2, y2`` in the source image's pixels.
-        flip: ``(B,)`` bool, horizontal flip after the crop.
-        jitter: ``(B, 4)`` colour factors: brightness, contrast, saturation (1 = identity)
-            and hue shift in turns (0 = identity), as torchvision's ``ColorJitter``.
-        jitter_order: ``(B, 4)`` int64 permutation of the four colour steps.
-        grayscale: ``(B,)`` bool.
-        blur_sigma: ``(B,)`` float Gaussian blur sigma in output pixels (0 = no blur).
-        solarize: ``(B,)`` bool.
+        flip: ``(B,)`` bool, horizontal flip folded into the crop (the view's flip ops
+            that come right after the crop; False without any).
         seeds: ``(B,)`` int64 per-sample seeds the params were drawn from.
         fallback_used: ``(B,)`` bool, the crop sampler fell back to its deterministic crop.
         size: output ``(height, width)``.
-        extras: params of the view's extra ops (:mod:`pairgen.ops.view_op`), one dict
-            of ``(B, ...)`` tensors per op, in the order of ``ViewSpec.ops``.
+        ops: params of the view's ops (:mod:`pairgen.ops.view_op`), one dict of
+            ``(B, ...)`` tensors per op, in the order of ``ViewSpec.ops``.
     """
 
     boxes: torch.Tensor
     flip: torch.Tensor
-    jitter: torch.Tensor
-    jitter_order: torch.Tensor
-    grayscale: torch.Tensor
-    blur_sigma: torch.Tensor
-    solarize: torch.Tensor
     seeds: torch.Tensor
     fallback_used: torch.Tensor
     size: tuple[int, int]
-    extras: tuple[dict[str, torch.Tensor], ...] = ()
+    ops: tuple[dict[str, torch.Tensor], ...] = ()
 
     def __len__(self) -> int:
         return self.boxes.shape[0]
@@ -62,8 +52,8 @@ class ViewParams:
 
     def _map(self, fn) -> "ViewParams":
         changes = {f.name: fn(getattr(self, f.name)) for f in dataclasses.fields(self) if f.name not in _NOT_BATCHED}
-        extras = tuple({k: fn(v) for k, v in extra.items()} for extra in self.extras)
-        return dataclasses.replace(self, **changes, extras=extras)
+        ops = tuple({k: fn(v) for k, v in op.items()} for op in self.ops)
+        return dataclasses.replace(self, **changes, ops=ops)
 
     @staticmethod
     def cat(params: list["ViewParams"]) -> "ViewParams":
@@ -74,5 +64,5 @@ class ViewParams:
             for f in dataclasses.fields(first)
             if f.name not in _NOT_BATCHED
         }
-        extras = tuple({k: torch.cat([p.extras[i][k] for p in params]) for k in extra} for i, extra in enumerate(first.extras))
-        return dataclasses.replace(first, **changes, extras=extras)
+        ops = tuple({k: torch.cat([p.ops[i][k] for p in params]) for k in op} for i, op in enumerate(first.ops))
+        return dataclasses.replace(first, **changes, ops=ops)

@@ -11,14 +11,14 @@ a ``name``; recipes describe an instance as ``{"type": name, **settings}`` (YAML
 lists become tuples), see :meth:`Registry.build` and :func:`to_settings`.
 
 Example:
-    >>> OPS.get("viewpoint").__name__
-    'Viewpoint'
+    >>> OPS.get("flip").__name__
+    'Flip'
     >>> "cast" in CROPS and "info_nce" in LOSSES.list()
     True
     >>> OPS.get("flipp")
     Traceback (most recent call last):
     ...
-    ValueError: unknown op 'flipp'; known: illumination, occlusion, viewpoint
+    ValueError: unknown op 'flipp'; known: blur, brightness, color_jitter, contrast, flip, grayscale, hue, illumination, normalize, occlusion, saturation, solarize, viewpoint
 """
 
 from __future__ import annotations
@@ -169,6 +169,16 @@ CROPS: Registry = Registry("crop", {
 
 #: View ops (:class:`pairgen.ops.view_op.ViewOp`) by their ``name``.
 OPS: Registry = Registry("op", {
+    "flip": "pairgen.ops.flip:Flip",
+    "brightness": "pairgen.ops.color:Brightness",
+    "contrast": "pairgen.ops.color:Contrast",
+    "saturation": "pairgen.ops.color:Saturation",
+    "hue": "pairgen.ops.hue:Hue",
+    "color_jitter": "pairgen.ops.color:ColorJitter",
+    "grayscale": "pairgen.ops.color:Grayscale",
+    "blur": "pairgen.ops.blur:Blur",
+    "solarize": "pairgen.ops.solarize:Solarize",
+    "normalize": "pairgen.ops.normalize:Normalize",
     "occlusion": "pairgen.transforms.occlusion:Occlusion",
     "viewpoint": "pairgen.transforms.viewpoint:Viewpoint",
     "illumination": "pairgen.transforms.illumination:Illumination",

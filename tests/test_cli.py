@@ -14,7 +14,7 @@ def test_recipes_lists_every_recipe(capsys):
     for name in ("simclr", "byol", "multicrop"):
         assert name in out
     assert main(["recipes", "byol"]) == 0
-    assert "solarize: 0.2" in capsys.readouterr().out
+    assert "type: solarize\n    p: 0.2" in capsys.readouterr().out
 
 
 def test_preview_draws_pairs_of_real_photos(tmp_path, photos):

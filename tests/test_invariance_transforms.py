@@ -14,7 +14,7 @@ from skimage import data
 from pairgen import PairSampler, ViewSpec, load_recipe
 from pairgen.collate import collate_items
 from pairgen.crops import CenterCrop
-from pairgen.ops.color import LUMA
+from pairgen.ops.color_affine import LUMA
 from pairgen.random import derive_seeds
 from pairgen.transforms import Illumination, Occlusion, Viewpoint, move_boxes, planck_gains
 
@@ -38,9 +38,9 @@ def sample_op(op, images, masks=None, seed=0, size=SIZE):
     items = [{"image": image} if masks is None else {"image": image, "mask": mask} for image, mask in
              zip(images, masks if masks is not None else [None] * len(images))]
     batch = collate_items(items, 10_000)
-    spec = ViewSpec(size=size, crop=CenterCrop(1.0), flip=0.0, ops=(op,))
+    spec = ViewSpec(size=size, crop=CenterCrop(1.0), ops=(op,))
     params = spec.sample(batch, derive_seeds(torch.arange(len(items), dtype=torch.int64), seed))
-    return params.extras[0], batch, spec, params
+    return params.ops[0], batch, spec, params
 
 
 STRONG_VIEWPOINT = Viewpoint(rotation=(-40.0, 40.0), scale=(0.7, 1.3), shear=(-15.0, 15.0), translate=0.1, perspective=0.4)
@@ -162,8 +162,8 @@ def test_occlusion_falls_back_and_flags_when_the_object_is_missing(photos):
     saliency = torch.zeros(SIZE, SIZE)
     saliency[8:24, 30:60] = 1.0
     batch = collate_items([{"image": v, "saliency": saliency} for v in views], 10_000)
-    spec = ViewSpec(size=SIZE, crop=CenterCrop(1.0), flip=0.0, ops=(op,))
-    salient = spec.sample(batch, torch.arange(4, dtype=torch.int64)).extras[0]
+    spec = ViewSpec(size=SIZE, crop=CenterCrop(1.0), ops=(op,))
+    salient = spec.sample(batch, torch.arange(4, dtype=torch.int64)).ops[0]
     assert not salient["fallback"].any()
     region = op.region(salient, (SIZE, SIZE))[:, 0]
     assert ((region[:, 8:24, 30:60]).flatten(1).sum(1).float() / (16 * 30) >= 0.3 - 1e-6).all()

@@ -141,7 +141,7 @@ def test_seeds_replay_every_view(photos):
     # Each view's own seeds replay that view's params alone.
     spec = sampler.views[1]
     again = spec.sample(batch, pairs.params2.seeds)
-    assert torch.equal(again.boxes, pairs.params2.boxes) and torch.equal(again.solarize, pairs.params2.solarize)
+    assert torch.equal(again.boxes, pairs.params2.boxes) and all(torch.equal(a[k], b[k]) for a, b in zip(again.ops, pairs.params2.ops) for k in a)
 
 
 def test_batched_equals_per_sample_for_the_same_seeds(photos):
@@ -183,9 +183,12 @@ def test_params_replay_on_masks_saliency_and_boxes(photos):
     for spec, params, view in zip(sampler.views, pairs.params, pairs.views):
         saliency = spec.replay_on_maps(batch.saliency, batch, params)
         assert torch.allclose(saliency[:, 0] / 255, view[:, 0], atol=1.5 / 255)
-        mask = spec.replay_on_maps(batch.masks * 255, batch, params)
+        mask = spec.replay_on_maps(batch.masks * 255, batch, params, mode="bilinear")
         agree = ((mask[:, 0] > 127) == (view[:, 0] > 128 / 255)).float().mean()
         assert agree > 0.97
+        nearest = spec.replay_on_maps(batch.masks * 255, batch, params)  # uint8 masks: nearest, values kept
+        assert nearest.dtype == torch.uint8 and set(nearest.unique().tolist()) <= {0, 255}
+        assert ((nearest[:, 0] > 127) == (mask[:, 0] > 127)).float().mean() > 0.95
         # The object box maps into the view where a map painted inside that box goes.
         cx1, cy1, cx2, cy2 = batch.source_to_canvas(torch.tensor([box] * 4))[0].round().int().tolist()
         painted = torch.zeros_like(batch.saliency)
@@ -268,3 +271,30 @@ def test_replay_in_worker_mode_renders_the_same_views(photos):
     pairs = sampler(sampler.collate(items))
     again = sampler.replay(items, pairs.seeds)
     assert all(torch.equal(a, b) for a, b in zip(pairs.views, again.views))
+
+
+def test_masks_replay_by_nearest_keeping_labels_and_saliency_bilinearly():
+    """Label masks keep their values ({0, 3, 7} stays {0, 3, 7}); each view pixel takes the label
+    under its centre (brute force over the box); float saliency maps are filtered as the images."""
+    labels = torch.zeros(1, 1, 60, 80, dtype=torch.uint8)
+    labels[:, :, 10:40, 5:50] = 3
+    labels[:, :, 25:55, 30:75] = 7
+    recipe = {"name": "m", "normalize": None, "views": [{"count": 2, "size": [24, 32],
+              "crop": {"type": "random_resized", "scale": [0.3, 1.0]}, "ops": [{"type": "flip", "p": 0.5}]}]}
+    sampler = PairSampler(recipe, seed=3, mode="device")
+    items = [{"image": torch.rand(3, 60, 80), "mask": labels[0, 0]} for _ in range(8)]
+    batch = sampler.collate(items)
+    pairs = sampler(batch)
+    for spec, params in zip(sampler.views, pairs.params):
+        out = spec.replay_on_maps(batch.masks, batch, params)
+        assert out.dtype == torch.uint8 and set(out.unique().tolist()) <= {0, 3, 7}
+        boxes = batch.source_to_canvas(params.boxes)
+        for i in range(len(out)):
+            x1, y1, x2, y2 = boxes[i].tolist()
+            ys = torch.floor(y1 + (y2 - y1) * (torch.arange(24) + 0.5) / 24).long()
+            xs = torch.floor(x1 + (x2 - x1) * (torch.arange(32) + 0.5) / 32).long()
+            expected = batch.masks[i, 0][ys][:, xs]
+            expected = expected.flip(-1) if params.flip[i] else expected
+            assert torch.equal(out[i, 0], expected)
+        smooth = spec.replay_on_maps(batch.masks.float(), batch, params)
+        assert smooth.is_floating_point() and len(smooth.unique()) > 3

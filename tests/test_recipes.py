@@ -24,16 +24,37 @@ def test_every_recipe_round_trips_and_samples(name, photos):
         assert view.isfinite().all()
 
 
+def _ops(view):
+    return {op.name: op for op in view.ops}
+
+
 def test_papers_defaults():
     simclr, byol, multicrop = (load_recipe(n) for n in ("simclr", "byol", "multicrop"))
     (view,) = simclr.views
     assert view.count == 2 and view.crop.scale == (0.08, 1.0)
-    assert (view.color_jitter.brightness, view.color_jitter.hue, view.color_jitter.p) == (0.8, 0.2, 0.8)
-    assert view.grayscale == 0.2 and view.blur.p == 0.5 and view.blur.sigma == (0.1, 2.0)
-    first, second = byol.views
-    assert (first.blur.p, first.solarize, second.blur.p, second.solarize) == (1.0, 0.0, 0.1, 0.2)
+    assert [op.name for op in view.ops] == ["flip", "color_jitter", "grayscale", "blur"]
+    ops = _ops(view)
+    assert (ops["color_jitter"].brightness, ops["color_jitter"].hue, ops["color_jitter"].p) == (0.8, 0.2, 0.8)
+    assert ops["flip"].p == 0.5 and ops["grayscale"].p == 0.2
+    assert ops["blur"].p == 0.5 and ops["blur"].sigma == (0.1, 2.0)
+    first, second = (_ops(v) for v in byol.views)
+    assert "solarize" not in first and (first["blur"].p, second["blur"].p, second["solarize"].p) == (1.0, 0.1, 0.2)
     assert [v.count for v in multicrop.views] == [1, 1, 6]
     assert multicrop.views[2].size == 96 and multicrop.views[2].crop.scale == (0.05, 0.4)
+    assert _ops(multicrop.views[2])["blur"].p == 0.5 and "solarize" in _ops(multicrop.views[1])
+
+
+def test_shorthand_keys_load_as_ops_in_simclr_order():
+    """The recipe format before ops lists still loads: flip, ops, jitter, grayscale, blur, solarize."""
+    old = {"name": "old", "views": [{"size": 32, "flip": 0.5, "solarize": 0.2, "grayscale": 0.2,
+                                     "blur": {"p": 0.5, "sigma": [0.1, 2.0]}, "color_jitter": {"p": 0.8},
+                                     "ops": [{"type": "illumination"}]}]}
+    recipe = load_recipe(old)
+    assert [op.name for op in recipe.views[0].ops] == ["flip", "illumination", "color_jitter", "grayscale", "blur",
+                                                       "solarize"]
+    assert load_recipe(recipe.to_dict()) == recipe
+    with pytest.raises(ValueError, match="normalize is set once per recipe"):
+        load_recipe({"views": [{"ops": [{"type": "normalize"}]}]})
 
 
 def test_loading_by_path_and_dict(tmp_path):
@@ -51,12 +72,15 @@ def test_bad_recipes_name_the_problem(tmp_path):
     with pytest.raises(FileNotFoundError, match="nothere.yaml"):
         load_recipe(tmp_path / "nothere.yaml")
     data = load_recipe("simclr").to_dict()
-    data["views"][0]["colour_jitter"] = data["views"][0].pop("color_jitter")
+    data["views"][0]["colour_jitter"] = {"p": 0.8}
     with pytest.raises(ValueError, match="view 0.*colour_jitter"):
         load_recipe(data)
     data = load_recipe("simclr").to_dict()
-    data["views"][0]["flip"] = 1.5
-    with pytest.raises(ValueError, match="flip"):
+    data["views"][0]["ops"][0]["p"] = 1.5
+    with pytest.raises(ValueError, match="flip.p"):
+        load_recipe(data)
+    data["views"][0]["ops"][0] = {"type": "flipp"}
+    with pytest.raises(ValueError, match="view 0: unknown op type 'flipp'; known: .*flip"):
         load_recipe(data)
     with pytest.raises(ValueError, match="no views"):
         Recipe(name="x", views=())

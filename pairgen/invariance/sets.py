@@ -55,8 +55,8 @@ def transformed_sets(
         raise ValueError(f"set_size must be >= 2, got {set_size}")
     if size < 1:
         raise ValueError(f"size must be positive, got {size}")
-    plain = ViewSpec(size=size, crop=CenterCrop(1.0), flip=0.0)
-    spec = ViewSpec(size=size, crop=CenterCrop(1.0), flip=0.0, ops=(op,))
+    plain = ViewSpec(size=size, crop=CenterCrop(1.0))
+    spec = ViewSpec(size=size, crop=CenterCrop(1.0), ops=(op,))
     views, fallback = [], []
     for index, item in enumerate(items):
         batch = collate_items([item] * set_size, max(512, 2 * size))
@@ -68,7 +68,7 @@ def transformed_sets(
         original = collate_items([item], max(512, 2 * size))
         rendered[0] = plain.apply(original, plain.sample(original, seeds[:1]))[0]
         views.append(rendered)
-        fallback.append(params.extras[0].get("fallback", torch.zeros(set_size, dtype=torch.bool)).cpu())
+        fallback.append(params.ops[0].get("fallback", torch.zeros(set_size, dtype=torch.bool)).cpu())
     sets = torch.arange(len(items)).repeat_interleave(set_size)
     if not views:
         return torch.zeros(0, 3, size, size), sets, torch.zeros(0, dtype=torch.bool)
@@ -101,7 +101,7 @@ def group_sets(
             if len(run) >= 2:
                 sets += [sets[-1] + 1 if sets else 0] * len(run)
                 chosen += run
-    plain = ViewSpec(size=size, crop=CenterCrop(1.0), flip=0.0)
+    plain = ViewSpec(size=size, crop=CenterCrop(1.0))
     views = []
     for start in range(0, len(chosen), 32):
         batch = collate_items([items[i] for i in chosen[start : start + 32]], max(512, 2 * size))

@@ -1,13 +1,19 @@
-"""Batched Gaussian blur with a sigma per sample."""
+"""Gaussian blur with a sigma per sample (SimCLR, BYOL)."""
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
 import torch
 import torch.nn.functional as F
+
+from pairgen.crops.base import check_range
+from pairgen.ops.fusion import PixelStep
+from pairgen.ops.view_op import ViewOp, check_probability, coin
+from pairgen.random import uniform
 
 
 def kernel_size_for(sigma_max: float) -> int:
@@ -17,31 +23,28 @@ def kernel_size_for(sigma_max: float) -> int:
 
 
 def gaussian_kernels(sigma: torch.Tensor, kernel_size: int) -> torch.Tensor:
-    """``(B, kernel_size)`` normalised 1-D Gaussian kernels, one per sigma."""
+    """``(B, kernel_size)`` normalised 1-D Gaussian kernels, one per sigma (``sigma <= 0``:
+    the identity kernel)."""
     half = (kernel_size - 1) / 2
     x = torch.linspace(-half, half, kernel_size, device=sigma.device, dtype=torch.float32)
     weights = torch.exp(-0.5 * (x[None, :] / sigma.float().clamp_min(1e-6)[:, None]) ** 2)
     return weights / weights.sum(1, keepdim=True)
 
 
-def gaussian_blur(
-    images: torch.Tensor,
-    sigma: torch.Tensor,
-    kernel_size: int | None = None,
-    backend: str = "auto",
-) -> torch.Tensor:
+def gaussian_blur(images: torch.Tensor, sigma: torch.Tensor, kernel_size: int, backend: str = "batched") -> torch.Tensor:
     """Blur each image with its own ``sigma``; images with ``sigma <= 0`` are kept.
 
-    Separable, reflect padding (as torchvision's ``gaussian_blur``). The ``"batched"``
-    backend is one grouped convolution per axis (the GPU path); ``"opencv"`` blurs
-    each flagged image with OpenCV's SIMD kernel, which is several times faster on
-    CPUs than a depthwise convolution. ``"auto"`` picks by device.
+    Separable, reflect padding (as torchvision's ``gaussian_blur``), ``kernel_size``
+    taps (fixed by the recipe's sigma range, so it never depends on the batch). The
+    ``"batched"`` backend is one grouped convolution per axis over the whole batch
+    (no host sync); ``"cpu"`` blurs each flagged image with OpenCV's SIMD kernel,
+    several times faster on CPUs than a depthwise convolution.
 
     Args:
         images: ``(B, C, H, W)`` float tensor.
         sigma: ``(B,)`` standard deviations in pixels.
-        kernel_size: odd; default :func:`kernel_size_for` the largest sigma.
-        backend: ``"auto"``, ``"batched"`` or ``"opencv"``.
+        kernel_size: odd number of taps (reduced to fit images smaller than it).
+        backend: ``"batched"`` or ``"cpu"``.
 
     Returns:
         A new tensor like ``images``.
@@ -50,34 +53,59 @@ def gaussian_blur(
         raise ValueError(f"images must be a floating (B, C, H, W) tensor, got {images.dtype} {tuple(images.shape)}")
     if sigma.shape != (images.shape[0],):
         raise ValueError(f"sigma must have shape ({images.shape[0]},), got {tuple(sigma.shape)}")
-    if backend not in ("auto", "batched", "opencv"):
-        raise ValueError(f"backend must be 'auto', 'batched' or 'opencv', got {backend!r}")
-    return blur_(images.clone(), sigma, kernel_size, backend)
-
-
-def blur_(out: torch.Tensor, sigma: torch.Tensor, kernel_size: int | None = None, backend: str = "auto") -> torch.Tensor:
-    """In-place :func:`gaussian_blur` of a tensor the caller owns (no argument checks)."""
-    chosen = (sigma > 0).nonzero()[:, 0]
-    if len(chosen) == 0:
-        return out
-    if kernel_size is None:
-        kernel_size = kernel_size_for(float(sigma[chosen].max()))
     if kernel_size % 2 == 0 or kernel_size < 1:
         raise ValueError(f"kernel_size must be a positive odd integer, got {kernel_size}")
-    half = kernel_size // 2
-    height, width = out.shape[-2:]
-    if half >= min(height, width):  # reflect padding needs a pad smaller than the image
-        kernel_size, half = 2 * (min(height, width) - 1) + 1, min(height, width) - 1
-    kernels = gaussian_kernels(sigma[chosen], kernel_size)
-    if backend == "opencv" or (backend == "auto" and out.device.type == "cpu" and out.dtype == torch.float32):
-        for row, index in zip(kernels.numpy().astype(np.float64), chosen.tolist()):
+    n, c, height, width = images.shape
+    half = min(kernel_size // 2, min(height, width) - 1)  # reflect padding needs a pad smaller than the image
+    kernels = gaussian_kernels(sigma, 2 * half + 1)
+    if backend == "cpu":
+        out = images.clone(memory_format=torch.contiguous_format).float()
+        for index in (sigma > 0).nonzero()[:, 0].tolist():
+            row = kernels[index].numpy().astype(np.float64)
             for plane in out[index].numpy():
                 cv2.sepFilter2D(plane, -1, row, row, dst=plane, borderType=cv2.BORDER_REFLECT_101)
-        return out
-    n, c = len(chosen), out.shape[1]
-    x = F.pad(out[chosen].reshape(1, n * c, height, width), (half, half, half, half), mode="reflect")
-    weight = kernels.to(out.dtype).repeat_interleave(c, 0)
+        return out.to(images.dtype)
+    x = F.pad(images.reshape(1, n * c, height, width), (half, half, half, half), mode="reflect")
+    weight = kernels.to(images.dtype).repeat_interleave(c, 0)
     x = F.conv2d(x, weight[:, None, :, None], groups=n * c)
     x = F.conv2d(x, weight[:, None, None, :], groups=n * c)
-    out[chosen] = x.view(n, c, height, width)
-    return out
+    return x.view(n, c, height, width)
+
+
+@dataclass(frozen=True)
+class Blur(ViewOp):
+    """Gaussian blur with probability ``p``, sigma uniform in ``sigma`` (output pixels).
+
+    ``kernel_size`` defaults to :func:`kernel_size_for` the largest sigma. Blur is
+    linear and its kernel sums to one, so it commutes with the per-channel
+    normalisation (the engine blurs normalised views). Params: ``sigma`` ``(B,)``
+    (0 = not blurred).
+    """
+
+    name = "blur"
+    p: float = 0.5
+    sigma: tuple[float, float] = (0.1, 2.0)
+    kernel_size: int | None = None
+
+    def __post_init__(self):
+        check_probability("blur.p", self.p)
+        check_range("blur.sigma", tuple(self.sigma), 1e-3, 1e3)
+        if self.kernel_size is not None and (self.kernel_size < 1 or self.kernel_size % 2 == 0):
+            raise ValueError(f"blur.kernel_size must be a positive odd integer, got {self.kernel_size}")
+
+    @property
+    def taps(self) -> int:
+        """The kernel size used: ``kernel_size`` or :func:`kernel_size_for` the largest sigma."""
+        return self.kernel_size if self.kernel_size is not None else kernel_size_for(self.sigma[1])
+
+    def sample(self, batch, seeds, params):
+        low, high = self.sigma
+        sigma = low + uniform(seeds, 1)[:, 0] * (high - low)
+        return {"sigma": torch.where(coin(seeds, self.p), sigma, torch.zeros_like(sigma))}
+
+    def apply(self, views, params, backend="batched"):
+        return gaussian_blur(views, params["sigma"], self.taps, backend)
+
+    def steps(self, params):
+        return [PixelStep(lambda views, backend: self.apply(views, params, backend),
+                          normalized=lambda views, backend, mean, std: self.apply(views, params, backend))]

@@ -1,199 +1,194 @@
-"""Colour jitter and grayscale as one per-sample affine colour map.
+"""Colour ops: brightness, contrast, saturation, grayscale and torchvision's ``ColorJitter``.
 
-torchvision's ``ColorJitter`` applies brightness, contrast, saturation and hue in a
-random order, clamping to ``[0, 1]`` after each step. Brightness, contrast and
-saturation are affine maps of RGB, so pairgen composes them in each sample's own
-order into one ``3 x 3`` matrix and offset, applied in a single batched matrix
-product and clamped once. Two documented differences from torchvision:
-
-* clamping happens once at the end, not after every step (identical whenever no
-  intermediate value leaves ``[0, 1]``);
-* hue is a rotation of the chroma plane in YIQ space (as NVIDIA DALI's ``Hue``)
-  instead of a shift of the HSV hue channel: same angle and direction, but luma is
-  kept where HSV keeps the maximum channel (``tests/test_ops.py`` bounds the
-  difference on photos).
-
-Grayscale (ITU-R 601 luma, as torchvision) is one more matrix in the product.
+Each factor is its own op with torchvision's range (``strength`` ``x``: a factor
+uniform in ``[max(0, 1 - x), 1 + x]``) and the maps of torchvision's
+``adjust_brightness``, ``adjust_contrast`` (towards the mean luma of the image it
+is applied to) and ``adjust_saturation``; grayscale is ITU-R 601 luma. All four are
+affine maps of RGB, so the engine fuses consecutive ones into one per-sample map
+(:mod:`pairgen.ops.fusion`, which states the one difference from torchvision: a
+single clamp at the end of a fused run). :class:`ColorJitter` draws the four steps
+in a random order per sample; its hue step (:mod:`pairgen.ops.hue`, not affine)
+splits the fused map in two around it.
 """
 
 from __future__ import annotations
 
-import math
+from dataclasses import dataclass
 
 import torch
 
-#: ITU-R 601-2 luma weights, as torchvision's ``rgb_to_grayscale``.
-LUMA = (0.2989, 0.587, 0.114)
-
-_RGB_TO_YIQ = torch.tensor(
-    [[0.299, 0.587, 0.114], [0.595716, -0.274453, -0.321263], [0.211456, -0.522591, 0.311135]],
-    dtype=torch.float64,
-)
-_YIQ_TO_RGB = torch.linalg.inv(_RGB_TO_YIQ)  # once here: on a GPU the inverse checks its result with a sync
+from pairgen.ops.color_affine import luma, to_gray
+from pairgen.ops.constants import constant
+from pairgen.ops.fusion import AffineStep, PixelStep
+from pairgen.ops.hue import adjust_hue
+from pairgen.ops.view_op import ViewOp, check_probability, coin
+from pairgen.random import uniform
 
 BRIGHTNESS, CONTRAST, SATURATION, HUE = range(4)
 
 
-def _luma(device, dtype) -> torch.Tensor:
-    return torch.tensor(LUMA, device=device, dtype=dtype)
+def _eye(n: int, device) -> torch.Tensor:
+    return constant(((1.0, 0.0, 0.0), (0.0, 1.0, 0.0), (0.0, 0.0, 1.0)), device).expand(n, 3, 3)
 
 
-def _hue_matrices(hue: torch.Tensor) -> torch.Tensor:
-    """``(B, 3, 3)`` rotations by ``hue`` turns about the gray axis, in YIQ space."""
-    yiq, rgb = _RGB_TO_YIQ.to(hue.device), _YIQ_TO_RGB.to(hue.device)
-    angle = hue.double() * (-2 * math.pi)  # HSV hue turns red towards green; so does -angle in IQ
-    cos, sin = torch.cos(angle), torch.sin(angle)
-    rot = torch.zeros(len(hue), 3, 3, dtype=torch.float64, device=hue.device)
-    rot[:, 0, 0] = 1
-    rot[:, 1, 1], rot[:, 1, 2] = cos, -sin
-    rot[:, 2, 1], rot[:, 2, 2] = sin, cos
-    return (rgb @ rot @ yiq).to(hue.dtype)
-
-
-def color_affine(
-    jitter: torch.Tensor,
-    order: torch.Tensor,
-    grayscale: torch.Tensor,
-    mean_rgb: torch.Tensor,
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """The per-sample affine colour map ``x -> A x + b`` of jitter then grayscale.
-
-    Args:
-        jitter: ``(B, 4)`` brightness, contrast, saturation factors and hue shift (turns).
-        order: ``(B, 4)`` permutation of ``BRIGHTNESS, CONTRAST, SATURATION, HUE``.
-        grayscale: ``(B,)`` bool.
-        mean_rgb: ``(B, 3)`` mean colour of each input image in ``[0, 1]`` (contrast
-            blends towards the mean gray of the image it is applied to).
-
-    Returns:
-        ``A`` ``(B, 3, 3)`` and ``b`` ``(B, 3)``, float32.
-    """
-    n, device = len(jitter), jitter.device
-    jitter = jitter.float()
-    eye = torch.eye(3, device=device).expand(n, 3, 3)
-    luma = _luma(device, torch.float32)
-    to_gray = torch.ones(3, 1, device=device) * luma[None, :]  # every channel <- luma
-    matrix, offset = eye.clone(), torch.zeros(n, 3, device=device)
-    hue = _hue_matrices(jitter[:, HUE])
-    for step in range(4):
-        kind = order[:, step]
-        # Every sample takes its own step: compute each candidate map, keep the chosen one.
-        b = jitter[:, BRIGHTNESS, None, None]
-        s = jitter[:, SATURATION, None, None]
-        c = jitter[:, CONTRAST, None, None]
-        step_matrix = torch.where(
-            (kind == BRIGHTNESS)[:, None, None],
-            b * eye,
-            torch.where(
-                (kind == SATURATION)[:, None, None],
-                s * eye + (1 - s) * to_gray,
-                torch.where((kind == CONTRAST)[:, None, None], c * eye, hue),
-            ),
-        )
-        gray_mean = (matrix @ mean_rgb.float()[:, :, None])[:, :, 0] + offset
-        gray_mean = (gray_mean * luma).sum(1, keepdim=True)
-        step_offset = torch.where((kind == CONTRAST)[:, None], (1 - c[:, :, 0]) * gray_mean, 0.0)
-        matrix = step_matrix @ matrix
-        offset = (step_matrix @ offset[:, :, None])[:, :, 0] + step_offset
-    gray = grayscale.bool()[:, None, None]
-    matrix = torch.where(gray, to_gray @ matrix, matrix)
-    offset = torch.where(gray[:, :, 0], (to_gray @ offset[:, :, None])[:, :, 0], offset)
+def factor_map(kind: int | torch.Tensor, factor: torch.Tensor, mean: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(A, b)`` of brightness, contrast or saturation ``factor`` ``(B,)`` per sample, for
+    images of mean colour ``mean`` ``(B, 3)``; ``kind`` may be a ``(B,)`` tensor (hue: identity)."""
+    n, device = len(factor), factor.device
+    f = factor.float()[:, None, None]
+    eye = _eye(n, device)
+    gray_mean = (mean * luma(device)).sum(1, keepdim=True)
+    maps = {
+        BRIGHTNESS: (f * eye, torch.zeros(n, 3, device=device)),
+        CONTRAST: (f * eye, (1 - f[:, :, 0]) * gray_mean.expand(n, 3)),
+        SATURATION: (f * eye + (1 - f) * to_gray(device), torch.zeros(n, 3, device=device)),
+    }
+    if isinstance(kind, int):
+        return maps[kind]
+    matrix, offset = eye, torch.zeros(n, 3, device=device)
+    for key, (a, b) in maps.items():
+        chosen = kind == key
+        matrix = torch.where(chosen[:, None, None], a, matrix)
+        offset = torch.where(chosen[:, None], b, offset)
     return matrix, offset
 
 
-def channel_means(images: torch.Tensor) -> torch.Tensor:
-    """``(B, C)`` float32 mean of each channel of each image of a ``(B, C, H, W)`` batch.
+def factor_range(name: str, strength: float) -> tuple[float, float]:
+    """torchvision's ``ColorJitter`` range of a factor: ``[max(0, 1 - x), 1 + x]``."""
+    if strength < 0:
+        raise ValueError(f"{name} must be >= 0, got {strength}")
+    return max(0.0, 1.0 - strength), 1.0 + strength
 
-    On CPUs image by image, so a uint8 batch is never copied whole to float.
 
-    Example:
-        >>> channel_means(torch.full((2, 3, 4, 4), 7, dtype=torch.uint8)).tolist()[0]
-        [7.0, 7.0, 7.0]
+@dataclass(frozen=True)
+class _Factor(ViewOp):
+    p: float = 1.0
+    strength: float = 0.4
+    kind = BRIGHTNESS
+
+    def __post_init__(self):
+        check_probability(f"{self.name}.p", self.p)
+        factor_range(f"{self.name}.strength", self.strength)
+
+    def sample(self, batch, seeds, params):
+        low, high = factor_range(self.name, self.strength)
+        factor = low + uniform(seeds, 1)[:, 0] * (high - low)
+        return {"factor": torch.where(coin(seeds, self.p), factor, torch.ones_like(factor))}
+
+    def steps(self, params):
+        return [AffineStep(lambda mean: factor_map(self.kind, params["factor"], mean))]
+
+
+@dataclass(frozen=True)
+class Brightness(_Factor):
+    """Scale RGB by a factor (torchvision's ``adjust_brightness``). Params: ``factor`` ``(B,)``."""
+
+    name = "brightness"
+    kind = BRIGHTNESS
+
+
+@dataclass(frozen=True)
+class Contrast(_Factor):
+    """Blend towards the image's mean luma (torchvision's ``adjust_contrast``). Params: ``factor``."""
+
+    name = "contrast"
+    kind = CONTRAST
+
+
+@dataclass(frozen=True)
+class Saturation(_Factor):
+    """Blend towards the pixel's luma (torchvision's ``adjust_saturation``). Params: ``factor``."""
+
+    name = "saturation"
+    kind = SATURATION
+
+
+@dataclass(frozen=True)
+class Grayscale(ViewOp):
+    """ITU-R 601 luma in all three channels with probability ``p`` (torchvision's
+    ``RandomGrayscale``). Params: ``gray`` ``(B,)`` bool."""
+
+    name = "grayscale"
+    p: float = 0.2
+
+    def __post_init__(self):
+        check_probability("grayscale.p", self.p)
+
+    def sample(self, batch, seeds, params):
+        return {"gray": coin(seeds, self.p)}
+
+    def steps(self, params):
+        def gray(mean):
+            n = len(mean)
+            matrix = torch.where(params["gray"][:, None, None], to_gray(mean.device).expand(n, 3, 3), _eye(n, mean.device))
+            return matrix, torch.zeros(n, 3, device=mean.device)
+
+        return [AffineStep(gray)]
+
+
+@dataclass(frozen=True)
+class ColorJitter(ViewOp):
+    """torchvision's ``ColorJitter`` applied with probability ``p`` (SimCLR, BYOL, MoCo v2).
+
+    Brightness, contrast and saturation factors as their ops, the hue shift uniform
+    in ``[-hue, hue]`` turns (:func:`pairgen.ops.hue.adjust_hue`), the four steps in a
+    random order per sample.
+
+    Params: ``applied`` ``(B,)`` bool; ``factors`` ``(B, 4)`` brightness, contrast,
+    saturation (1 = identity) and hue shift (0 = identity); ``order`` ``(B, 4)`` int64,
+    the step at each position (``BRIGHTNESS, CONTRAST, SATURATION, HUE``).
     """
-    n, c = images.shape[:2]
-    if images.device.type != "cpu" or n == 0:
-        return images.float().mean((2, 3))
-    return torch.stack([image.reshape(c, -1).float().mean(1) for image in images])
 
+    name = "color_jitter"
+    p: float = 0.8
+    brightness: float = 0.4
+    contrast: float = 0.4
+    saturation: float = 0.2
+    hue: float = 0.1
 
-def apply_affine(
-    images: torch.Tensor,
-    matrix: torch.Tensor,
-    offset: torch.Tensor,
-    low: float | torch.Tensor = 0.0,
-    high: float | torch.Tensor = 1.0,
-    out: torch.Tensor | None = None,
-) -> torch.Tensor:
-    """``clamp(A x + b, low, high)`` per pixel.
+    def __post_init__(self):
+        check_probability("color_jitter.p", self.p)
+        for name in ("brightness", "contrast", "saturation"):
+            factor_range(f"color_jitter.{name}", getattr(self, name))
+        if not 0 <= self.hue <= 0.5:
+            raise ValueError(f"color_jitter.hue must be in [0, 0.5], got {self.hue}")
 
-    On GPUs one batched matrix product. On CPUs one small product per image,
-    converting that image (uint8 stays uint8 until then) and clamping it while it
-    is in cache: a batch-wide float copy, product and clamp each stream the whole
-    batch through memory, several times slower there.
+    def sample(self, batch, seeds, params):
+        ranges = [factor_range(name, getattr(self, name)) for name in ("brightness", "contrast", "saturation")]
+        low = constant((*[r[0] for r in ranges], -self.hue), seeds.device)
+        high = constant((*[r[1] for r in ranges], self.hue), seeds.device)
+        applied = coin(seeds, self.p)
+        factors = low + uniform(seeds, 1, 4) * (high - low)
+        identity = constant((1.0, 1.0, 1.0, 0.0), seeds.device)
+        return {"applied": applied, "factors": torch.where(applied[:, None], factors, identity),
+                "order": uniform(seeds, 2, 4).argsort(1)}
 
-    Args:
-        images: ``(B, 3, H, W)`` float (or uint8, read as is: fold ``1/255`` into ``matrix``).
-        matrix: ``(B, 3, 3)``; offset: ``(B, 3)``.
-        low, high: clamp bounds, scalars or per-channel ``(3,)`` tensors.
-        out: optional contiguous tensor of the result's shape, dtype and device to
-            write into (for example one in shared memory).
+    def steps(self, params):
+        factors, order = params["factors"], params["order"]
+        if self.hue == 0:
+            return [AffineStep(lambda mean: self._compose(factors, order, mean, None))]
+        # Hue is not affine: fuse the steps before it and the steps after it separately.
+        position = (order == HUE).int().argmax(1)
+        positions = torch.arange(4, device=order.device)
+        before, after = positions[None] < position[:, None], positions[None] > position[:, None]
+        shift = factors[:, HUE]
+        return [AffineStep(lambda mean: self._compose(factors, order, mean, before)),
+                PixelStep(lambda views, backend: adjust_hue(views, shift, backend)),
+                AffineStep(lambda mean: self._compose(factors, order, mean, after))]
 
-    Returns:
-        A float tensor (the input's dtype when it is floating, else float32): ``out``
-        when given, else a new one.
-    """
-    n, c, h, w = images.shape
-    dtype = images.dtype if images.is_floating_point() else torch.float32
-    if out is None:
-        out = torch.empty((n, c, h, w), dtype=dtype, device=images.device)
-    elif out.shape != images.shape or out.dtype != dtype or out.device != images.device or not out.is_contiguous():
-        raise ValueError(f"out must be a contiguous {dtype} tensor of shape {tuple(images.shape)} on "
-                         f"{images.device}, got {out.dtype} {tuple(out.shape)} on {out.device}")
-    matrix, offset = matrix.to(dtype), offset.to(dtype)
-    if images.device.type == "cpu":
-        return _apply_affine_each(images, matrix, offset, low, high, out)
-    flat = images.reshape(n, c, h * w).to(dtype)
-    torch.baddbmm(offset[:, :, None], matrix, flat, out=out.view(n, c, h * w))
-    if isinstance(low, torch.Tensor):
-        low, high = low.to(out).view(1, -1, 1, 1), high.to(out).view(1, -1, 1, 1)
-    return out.clamp_(low, high)
-
-
-def _apply_affine_each(images, matrix, offset, low, high, out):
-    n, c, h, w = images.shape
-    dtype = out.dtype
-    per_channel = isinstance(low, torch.Tensor)
-    if per_channel:
-        low, high = low.to(dtype).view(-1, 1), high.to(dtype).view(-1, 1)
-    for i in range(n):
-        plane = out[i].view(c, h * w)
-        torch.addmm(offset[i, :, None], matrix[i], images[i].reshape(c, h * w).to(dtype), out=plane)
-        if per_channel:  # maximum/minimum in place: several times faster than clamp_ with tensor bounds
-            torch.maximum(plane, low, out=plane)
-            torch.minimum(plane, high, out=plane)
-        else:
-            plane.clamp_(low, high)
-    return out
-
-
-def color_jitter(
-    images: torch.Tensor,
-    jitter: torch.Tensor,
-    order: torch.Tensor,
-    grayscale: torch.Tensor | None = None,
-) -> torch.Tensor:
-    """Colour-jitter (and optionally gray) a float batch in ``[0, 1]``.
-
-    Example:
-        >>> x = torch.rand(2, 3, 8, 8)
-        >>> identity = torch.tensor([[1.0, 1.0, 1.0, 0.0]] * 2)
-        >>> order = torch.arange(4).expand(2, 4)
-        >>> torch.allclose(color_jitter(x, identity, order), x, atol=1e-6)
-        True
-    """
-    if images.dim() != 4 or images.shape[1] != 3:
-        raise ValueError(f"images must be (B, 3, H, W), got shape {tuple(images.shape)}")
-    if grayscale is None:
-        grayscale = torch.zeros(len(images), dtype=torch.bool, device=images.device)
-    matrix, offset = color_affine(jitter, order, grayscale, images.float().mean((2, 3)))
-    return apply_affine(images, matrix, offset)
+    @staticmethod
+    def _compose(factors, order, mean, include):
+        n, device = len(factors), factors.device
+        eye = _eye(n, device)
+        matrix, offset = eye, torch.zeros(n, 3, device=device)
+        for position in range(4):
+            kind = order[:, position]
+            factor = factors.gather(1, kind[:, None].clamp_max(SATURATION))[:, 0]
+            a, b = factor_map(kind, factor, mean)
+            if include is not None:
+                a = torch.where(include[:, position, None, None], a, eye)
+                b = torch.where(include[:, position, None], b, torch.zeros_like(b))
+            matrix = a @ matrix
+            offset = (a @ offset[:, :, None])[:, :, 0] + b
+            mean = (a @ mean[:, :, None])[:, :, 0] + b
+        return matrix, offset

@@ -1,10 +1,20 @@
-"""Batched crop-and-resize: every view of a batch in one ``roi_align`` call."""
+"""Batched crop-and-resize with antialiasing: every view of a batch, box by box.
+
+The filter is torch's ``interpolate(mode="bilinear", antialias=True)`` of the crop
+(torchvision's ``resized_crop`` with ``antialias=True``, PIL's bilinear): a triangle
+of half-width ``max(1, box / output)`` input pixels, normalised over the box's pixels.
+It is separable, so a view is ``Wy @ crop @ Wx^T`` with two small weight matrices
+per sample computed from its box.
+"""
 
 from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
-from torchvision.ops import roi_align
+
+#: Images converted to float at once by the batched kernel (bounds its extra memory).
+CHUNK = 32
+BACKENDS = ("auto", "batched", "cpu")
 
 
 def resized_crop(
@@ -13,17 +23,20 @@ def resized_crop(
     size: tuple[int, int],
     flip: torch.Tensor | None = None,
     backend: str = "auto",
+    mode: str = "bilinear",
+    out_dtype: torch.dtype | None = None,
 ) -> torch.Tensor:
     """Crop ``boxes`` out of ``images`` and resize each crop to ``size``.
 
-    Two kernels, the same geometry. ``"batched"``: one ``roi_align`` call for the
-    whole batch, bilinear with ``ceil(box / size)`` samples averaged per output
-    pixel, which anti-aliases downscaling like an area filter (the GPU path).
-    ``"resize"``: each box rounded to whole pixels and resized by torch's SIMD uint8
-    antialiased bilinear ``interpolate``, several times faster on CPUs. ``"auto"``
-    takes ``"resize"`` on the CPU when every box lies inside the image, else
-    ``"batched"``, so images and the maps replayed with them share a kernel. Boxes may reach outside the image; outside pixels read as zero.
-    Images smaller than ``size`` are upsampled.
+    Two kernels, the same filter. ``"batched"``: the separable weight matrices of
+    every box applied with two batched matrix products (no host sync; uint8 images
+    are converted to float :data:`CHUNK` images at a time, never whole). ``"cpu"``:
+    per sample, a box of whole pixels inside the image is resized by torch's SIMD
+    uint8 antialiased ``interpolate``; any other box by the weight matrices. The
+    choice depends on the sample's box only, never on the rest of the batch. Pixels
+    outside ``images`` are left out of the filter (the canvas padding reads as zero).
+    ``mode="nearest"`` takes the pixel under each output pixel's centre, keeping
+    label values (masks).
 
     Args:
         images: ``(B, C, H, W)`` uint8 or floating tensor.
@@ -31,10 +44,12 @@ def resized_crop(
             (pixel ``i`` spans ``[i, i + 1)``).
         size: output ``(height, width)``.
         flip: optional ``(B,)`` bool; flagged crops are mirrored left-right.
-        backend: ``"auto"``, ``"batched"`` or ``"resize"``.
+        backend: ``"auto"`` (``"cpu"`` for CPU tensors), ``"batched"`` or ``"cpu"``.
+        mode: ``"bilinear"`` (antialiased) or ``"nearest"``.
+        out_dtype: dtype of the result (default ``images``' dtype; uint8 is rounded).
 
     Returns:
-        ``(B, C, height, width)``, the dtype and device of ``images`` (uint8 is rounded).
+        ``(B, C, height, width)`` on the device of ``images``.
 
     Example:
         >>> x = torch.rand(2, 3, 64, 64)
@@ -45,35 +60,90 @@ def resized_crop(
         raise ValueError(f"images must be (B, C, H, W), got shape {tuple(images.shape)}")
     if boxes.shape != (images.shape[0], 4):
         raise ValueError(f"boxes must be ({images.shape[0]}, 4), got {tuple(boxes.shape)}")
-    if backend not in ("auto", "batched", "resize"):
-        raise ValueError(f"backend must be 'auto', 'batched' or 'resize', got {backend!r}")
+    if backend not in BACKENDS:
+        raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
+    if mode not in ("bilinear", "nearest"):
+        raise ValueError(f"mode must be 'bilinear' or 'nearest', got {mode!r}")
+    out_dtype = images.dtype if out_dtype is None else out_dtype
     height, width = size
     if images.shape[0] == 0:
-        return images.new_zeros((0, images.shape[1], height, width))
-    if backend != "batched" and images.device.type == "cpu":
-        whole = boxes.round().long()
-        inside = (whole[:, :2] >= 0).all(1) & (whole[:, 2] <= images.shape[-1]) & (whole[:, 3] <= images.shape[-2])
-        inside &= (whole[:, 2:] > whole[:, :2]).all(1)
-        if backend == "resize" or bool(inside.all()):
-            return _resize_each(images, whole, size, flip)
-    work = images if images.is_floating_point() else images.float()
-    if work.dtype in (torch.float16, torch.bfloat16) and work.device.type == "cpu":
-        work = work.float()
-    index = torch.arange(len(boxes), device=images.device, dtype=work.dtype)[:, None]
-    rois = torch.cat([index, boxes.to(work.dtype)], dim=1)
-    out = roi_align(work, rois, output_size=(height, width), spatial_scale=1.0, sampling_ratio=-1, aligned=True)
-    if flip is not None and bool(flip.any()):
-        out[flip] = out[flip].flip(-1)
-    if images.dtype == torch.uint8:
-        return out.round_().clamp_(0, 255).to(torch.uint8)
-    return out.to(images.dtype)
+        return images.new_zeros((0, images.shape[1], height, width), dtype=out_dtype)
+    boxes = boxes.float()
+    if mode == "nearest":
+        return _nearest(images, boxes, size, flip).to(out_dtype)
+    if backend == "cpu" or (backend == "auto" and images.device.type == "cpu"):
+        return _cpu(images, boxes, size, flip, out_dtype)
+    return _finish(_separable(images, boxes, size, flip), out_dtype)
 
 
-def _resize_each(images, boxes, size, flip):
-    out = images.new_empty((images.shape[0], images.shape[1], *size))
-    for i, (x1, y1, x2, y2) in enumerate(boxes.tolist()):
-        crop = images[i : i + 1, :, max(y1, 0) : max(y2, y1 + 1), max(x1, 0) : max(x2, x1 + 1)]
-        out[i : i + 1] = F.interpolate(crop, size=size, mode="bilinear", antialias=True, align_corners=False)
-    if flip is not None and bool(flip.any()):
-        out[flip] = out[flip].flip(-1)
+def axis_weights(start: torch.Tensor, length: torch.Tensor, out_size: int, in_size: int) -> torch.Tensor:
+    """``(B, out_size, in_size)`` antialiased bilinear weights resampling ``[start, start + length)``
+    of an axis of ``in_size`` pixels to ``out_size`` (torch's ``antialias=True`` filter)."""
+    scale = (length / out_size).clamp_min(1e-6)
+    support = scale.clamp_min(1.0)
+    steps = torch.arange(out_size, device=start.device, dtype=torch.float32) + 0.5
+    centres = start[:, None] + scale[:, None] * steps[None, :]
+    pixels = torch.arange(in_size, device=start.device, dtype=torch.float32) + 0.5
+    distance = (pixels[None, None, :] - centres[:, :, None]).abs() / support[:, None, None]
+    inside = (pixels[None, :] > start[:, None]) & (pixels[None, :] < (start + length)[:, None])
+    weights = (1 - distance).clamp_min(0) * inside[:, None, :]
+    return weights / weights.sum(-1, keepdim=True).clamp_min(1e-12)
+
+
+def _separable(images, boxes, size, flip):
+    n, _, in_h, in_w = images.shape
+    wy = axis_weights(boxes[:, 1], boxes[:, 3] - boxes[:, 1], size[0], in_h)
+    wx = axis_weights(boxes[:, 0], boxes[:, 2] - boxes[:, 0], size[1], in_w)
+    if flip is not None:
+        wx = torch.where(flip.view(-1, 1, 1), wx.flip(1), wx)
+    wx = wx.transpose(1, 2)[:, None]
+    wy = wy[:, None]
+    work = torch.float64 if images.dtype == torch.float64 else torch.float32
+    parts = [wy[i : i + CHUNK].to(work) @ images[i : i + CHUNK].to(work) @ wx[i : i + CHUNK].to(work)
+             for i in range(0, n, CHUNK)]
+    return parts[0] if len(parts) == 1 else torch.cat(parts)
+
+
+def _finish(out: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+    if dtype == torch.uint8:
+        return out.round().clamp(0, 255).to(torch.uint8)
+    return out.to(dtype)
+
+
+def _cpu(images, boxes, size, flip, out_dtype):
+    n, _, in_h, in_w = images.shape
+    out = torch.empty((n, images.shape[1], *size), dtype=out_dtype)
+    whole = boxes.round()
+    aligned = ((whole - boxes).abs() < 1e-4).all(1) & (whole[:, :2] >= 0).all(1) & (whole[:, 2] <= in_w)
+    aligned &= (whole[:, 3] <= in_h) & (whole[:, 2:] > whole[:, :2]).all(1)
+    flips = flip.tolist() if flip is not None else [False] * n
+    for i, ((x1, y1, x2, y2), fast, mirrored) in enumerate(zip(whole.long().tolist(), aligned.tolist(), flips)):
+        if fast:
+            crop = F.interpolate(images[i : i + 1, :, y1:y2, x1:x2], size=size, mode="bilinear", antialias=True,
+                                 align_corners=False)
+            crop = crop.flip(-1) if mirrored else crop
+            out[i : i + 1] = crop if crop.dtype == out_dtype else _finish(crop.float(), out_dtype)
+        else:
+            mirror = None if flip is None else flip[i : i + 1]
+            out[i : i + 1] = _finish(_separable(images[i : i + 1], boxes[i : i + 1], size, mirror), out_dtype)
     return out
+
+
+def _nearest(maps, boxes, size, flip):
+    n, _, in_h, in_w = maps.shape
+    height, width = size
+
+    def index(start, length, count, limit):
+        steps = torch.arange(count, device=maps.device, dtype=torch.float32) + 0.5
+        position = torch.floor(start[:, None] + length[:, None] / count * steps[None, :]).long()
+        return position.clamp(0, limit - 1), (position >= 0) & (position < limit)
+
+    iy, valid_y = index(boxes[:, 1], boxes[:, 3] - boxes[:, 1], height, in_h)
+    ix, valid_x = index(boxes[:, 0], boxes[:, 2] - boxes[:, 0], width, in_w)
+    if flip is not None:
+        ix = torch.where(flip[:, None], ix.flip(1), ix)
+        valid_x = torch.where(flip[:, None], valid_x.flip(1), valid_x)
+    rows = torch.arange(n, device=maps.device)[:, None, None]
+    out = maps[rows, :, iy[:, :, None], ix[:, None, :]].permute(0, 3, 1, 2)
+    valid = (valid_y[:, :, None] & valid_x[:, None, :])[:, None]
+    return torch.where(valid, out, torch.zeros_like(out))

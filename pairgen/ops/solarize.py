@@ -1,8 +1,13 @@
-"""Per-sample solarization."""
+"""Per-sample solarization (BYOL)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
+
+from pairgen.ops.fusion import PixelStep
+from pairgen.ops.view_op import ViewOp, check_probability, coin
 
 
 def solarize(
@@ -28,3 +33,28 @@ def solarize(
     bound = bound.to(images).view(channels) if isinstance(bound, torch.Tensor) else bound
     invert = flags.view(-1, 1, 1, 1) & (images >= threshold)
     return torch.where(invert, bound - images, images)
+
+
+@dataclass(frozen=True)
+class Solarize(ViewOp):
+    """Solarize with probability ``p`` at ``threshold`` (BYOL: 0.5). Params: ``solarize`` ``(B,)`` bool."""
+
+    name = "solarize"
+    p: float = 0.2
+    threshold: float = 0.5
+
+    def __post_init__(self):
+        check_probability("solarize.p", self.p)
+        check_probability("solarize.threshold", self.threshold)
+
+    def sample(self, batch, seeds, params):
+        return {"solarize": coin(seeds, self.p)}
+
+    def apply(self, views, params, backend="batched"):
+        return solarize(views, params["solarize"], self.threshold)
+
+    def steps(self, params):
+        def normalized(views, backend, mean, std):
+            return solarize(views, params["solarize"], (self.threshold - mean) / std, (1 - 2 * mean) / std)
+
+        return [PixelStep(lambda views, backend: self.apply(views, params, backend), normalized=normalized)]

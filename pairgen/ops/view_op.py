@@ -1,10 +1,17 @@
-"""Extra per-view ops that recipes can name: the extension point for new transforms.
+"""The view-op protocol: every augmentation of a view after its crop.
 
-A view op works on rendered views (after crop and flip, before colour jitter),
-batched, with its own replayable params: ``sample`` draws them from per-sample
-seeds, ``apply`` renders them, and geometric ops also move per-pixel maps
-(``apply_to_maps``) and points (``apply_to_points``) so masks, boxes and the
-correspondence between views follow.
+A view op is a frozen dataclass of its settings with a ``name``, registered in
+:data:`pairgen.registry.OPS`, and batched with its own replayable params: ``sample``
+draws them from per-sample seeds, ``apply`` renders them on float views in
+``[0, 1]``. Recipes list a view's ops in the order they run
+(``ops: [{type: flip}, {type: color_jitter, ...}, ...]``).
+
+``steps`` tells the engine how the op renders (:mod:`pairgen.ops.fusion`): colour
+ops that are affine maps of RGB return :class:`~pairgen.ops.fusion.AffineStep`\\ s,
+which the engine fuses with their neighbours into one per-sample map; every other
+op is one :class:`~pairgen.ops.fusion.PixelStep` (its ``apply``). Geometric ops also
+move per-pixel maps (``apply_to_maps``) and points (``apply_to_points``), so masks,
+boxes and the correspondence between views follow.
 """
 
 from __future__ import annotations
@@ -14,11 +21,14 @@ from typing import TYPE_CHECKING, ClassVar
 
 import torch
 
+from pairgen.ops.fusion import PixelStep, Step, run_steps
+from pairgen.random import uniform
 from pairgen.registry import OPS, to_settings
 
 if TYPE_CHECKING:
     from pairgen.batch import ImageBatch
     from pairgen.params import ViewParams
+
 
 class ViewOp(ABC):
     """A batched transform of views with explicit params (a frozen dataclass of settings)."""
@@ -34,9 +44,17 @@ class ViewOp(ABC):
         ``params`` holds the view's crop, so an op can use the saliency or mask
         inside the crop (``ViewSpec.replay_on_maps``)."""
 
-    @abstractmethod
-    def apply(self, views: torch.Tensor, params: dict[str, torch.Tensor]) -> torch.Tensor:
-        """Render: ``(B, 3, h, w)`` float views in ``[0, 1]`` -> new tensor, same shape."""
+    def apply(self, views: torch.Tensor, params: dict[str, torch.Tensor], backend: str = "batched") -> torch.Tensor:
+        """Render: ``(B, 3, h, w)`` float views in ``[0, 1]`` -> new tensor, same shape.
+
+        ``backend`` is ``"batched"`` (batched torch ops, no host syncs) or ``"cpu"``
+        (per-image CPU kernels); both give the same result. The default runs
+        :meth:`steps`, so affine colour ops only define those."""
+        return run_steps(views, self.steps(params), backend=backend)
+
+    def steps(self, params: dict[str, torch.Tensor]) -> list[Step]:
+        """How the engine renders the op: one pixel step (:meth:`apply`) unless overridden."""
+        return [PixelStep(lambda views, backend: self.apply(views, params, backend))]
 
     def apply_to_maps(self, maps: torch.Tensor, params: dict[str, torch.Tensor]) -> torch.Tensor:
         """Move ``(B, C, h, w)`` per-pixel maps as the views moved (identity unless geometric)."""
@@ -54,3 +72,14 @@ class ViewOp(ABC):
 def op_from_dict(spec: dict) -> ViewOp:
     """Build a registered view op from ``{"type": name, **settings}``."""
     return OPS.build(spec)
+
+
+def check_probability(name: str, p: float) -> None:
+    """Raise a ``ValueError`` naming ``name`` unless ``0 <= p <= 1``."""
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"{name} must be a probability in [0, 1], got {p}")
+
+
+def coin(seeds: torch.Tensor, p: float, stream: int = 0) -> torch.Tensor:
+    """``(B,)`` bool, True with probability ``p`` per sample."""
+    return uniform(seeds, stream)[:, 0] < p

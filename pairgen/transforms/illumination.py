@@ -21,7 +21,7 @@ Example:
     >>> recipe = {"name": "light", "normalize": None,
     ...           "views": [{"size": 16, "ops": [{"type": "illumination", "temperature": [3000, 3000]}]}]}
     >>> pairs = PairSampler(recipe, seed=0)([torch.full((3, 16, 16), 0.5)])
-    >>> gains = pairs.params1.extras[0]["gains"][0]
+    >>> gains = pairs.params1.ops[0]["gains"][0]
     >>> bool(gains[0] > gains[1] > gains[2])  # warm light: red up, blue down
     True
 """
@@ -34,7 +34,7 @@ from dataclasses import dataclass
 import torch
 
 from pairgen.crops.base import check_range
-from pairgen.ops.color import LUMA
+from pairgen.ops.color_affine import LUMA
 from pairgen.ops.view_op import ViewOp
 from pairgen.random import uniform
 
@@ -116,7 +116,7 @@ class Illumination(ViewOp):
         return {"applied": applied, "brightness": unless_applied(brightness, 1.0), "gamma": unless_applied(gamma, 1.0),
                 "kelvin": kelvin, "gains": gains, "shading": unless_applied(shading, 0.0), "direction": direction}
 
-    def apply(self, views, params):
+    def apply(self, views, params, backend="batched"):
         n, _, height, width = views.shape
         dtype, device = views.dtype, views.device
         ys = (torch.arange(height, device=device, dtype=dtype) + 0.5) / height * 2 - 1

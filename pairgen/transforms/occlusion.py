@@ -23,7 +23,7 @@ Example:
     >>> recipe = {"name": "occ", "normalize": None, "views": [{"count": 2, "size": 32,
     ...           "ops": [{"type": "occlusion", "area": [0.3, 0.3]}]}]}
     >>> pairs = PairSampler(recipe, seed=0)([{"image": torch.rand(3, 40, 40), "mask": torch.ones(40, 40)}])
-    >>> round(float(pairs.params1.extras[0]["covered"][0]), 2)
+    >>> round(float(pairs.params1.ops[0]["covered"][0]), 2)
     0.3
 """
 
@@ -162,7 +162,7 @@ class Occlusion(ViewOp):
         """``(B, 1, h, w)`` bool: the pixels each view's occluder covers."""
         return (occluder_distance(params, size, self.shape) <= params["radius"].float()[:, None, None])[:, None]
 
-    def apply(self, views, params):
+    def apply(self, views, params, backend="batched"):
         hidden = self.region(params, views.shape[-2:])
         fill = params["fill"].to(views.dtype)
         if self.fill == "mean":

@@ -19,7 +19,7 @@ Example:
     >>> from pairgen import PairSampler
     >>> recipe = {"name": "vp", "normalize": None, "views": [{"size": 8, "flip": 0.0, "ops": [op.to_dict()]}]}
     >>> pairs = PairSampler(recipe, seed=0)([torch.rand(3, 8, 8)])
-    >>> op.apply_to_points(torch.tensor([[[6.0, 4.0]]]), pairs.params1.extras[0]).round()
+    >>> op.apply_to_points(torch.tensor([[[6.0, 4.0]]]), pairs.params1.ops[0]).round()
     tensor([[[4., 2.]]])
 """
 
@@ -153,7 +153,7 @@ class Viewpoint(ViewOp):
         out = torch.where(params["applied"].to(x.device)[:, None, None, None], out, work)
         return out.to(x.dtype)
 
-    def apply(self, views, params):
+    def apply(self, views, params, backend="batched"):
         return self._warp(views, params, "bilinear")
 
     def apply_to_maps(self, maps, params):
