@@ -1,0 +1,57 @@
+"""The device stage makes no host syncs on the batched backend (counted on the CPU with a
+TorchDispatchMode: every op that needs a value on the host goes through one of SYNCS)."""
+
+import collections
+import traceback
+
+import pytest
+import torch
+from torch.utils._python_dispatch import TorchDispatchMode
+
+from pairgen import PairSampler
+from pairgen.recipe import available_recipes
+
+SYNCS = {"aten::_local_scalar_dense", "aten::item", "aten::nonzero", "aten::is_nonzero", "aten::masked_select"}
+#: Two-image positives: sampled through pairgen.positive_sampler.PositivePairSampler.
+PAIRED = {"instance", "temporal"}
+
+
+class SyncCounter(TorchDispatchMode):
+    """Counts host syncs by the pairgen file and line that caused them."""
+
+    def __init__(self):
+        super().__init__()
+        self.where = collections.Counter()
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        if func._schema.name in SYNCS:
+            frames = [f for f in traceback.extract_stack() if "/pairgen/" in f.filename]
+            self.where[f"{frames[-1].filename.split('/pairgen/')[-1]}:{frames[-1].lineno}" if frames else "?"] += 1
+        return func(*args, **(kwargs or {}))
+
+
+def _batch(sampler, photos):
+    image = torch.from_numpy(photos["astronaut"]).permute(2, 0, 1)
+    return sampler.collate([image, image[:, :300, :200], image[:, 100:, :]] * 2)
+
+
+@pytest.mark.parametrize("recipe", sorted(set(available_recipes()) - PAIRED))
+def test_the_batched_device_stage_makes_no_host_sync(recipe, photos):
+    sampler = PairSampler(recipe, size=32, seed=0, mode="device", backend="batched", max_side=96)
+    batch = _batch(sampler, photos)
+    with SyncCounter() as counter:
+        sampler(batch)
+    # The crop samplers' own syncs are listed apart (pairgen/crops/, see RESULTS.md).
+    engine = {where: n for where, n in counter.where.items() if not where.startswith("crops/")}
+    assert engine == {}, f"host syncs in the device stage: {engine}"
+    params = sampler.sample(batch, torch.arange(len(batch), dtype=torch.int64))
+    with SyncCounter() as counter:
+        sampler.render(batch, params, [None] * len(params))
+    assert dict(counter.where) == {}, "rendering makes no host sync"
+
+
+def test_the_counter_sees_syncs():
+    with SyncCounter() as counter:
+        bool(torch.ones(2).any())
+        torch.arange(3).nonzero()
+    assert sum(counter.where.values()) == 2
