@@ -10,7 +10,9 @@ default 2; the process and its workers are pinned to them when the machine has m
 
 * per-sample pipelines run in ``--workers`` DataLoader workers (torch uses one thread
   per worker, as the DataLoader sets): torchvision v2, lightly's ``SimCLRTransform``
-  and pairgen's worker mode (the random stage batched inside ``collate``);
+  and pairgen's worker mode (the random stage batched inside ``collate``), also with
+  uint8 views (``dtype=torch.uint8``) normalised in the main process, as a training
+  loop would on the model's device (``PairSampler.normalize``);
 * batched pipelines run on whole uint8 batches in the main process with
   ``torch.set_num_threads(--threads)`` (default: the cores): kornia's
   ``AugmentationSequential``, torchaug's ``SequentialTransform`` (per-sample
@@ -40,15 +42,15 @@ library, and so stay (each is noted at its pipeline below):
   made odd); pairgen 17 taps (+-4 sigma of the largest sigma, 2: the weights differ by
   < 1e-6); lightly blurs with PIL's ``GaussianBlur(radius=sigma)`` (PIL's box
   approximation of a Gaussian);
-* colour jitter: pairgen fuses brightness, contrast, saturation and hue into one
-  per-sample colour matrix with a YIQ hue rotation (``pairgen/ops/color.py``);
-  torchvision, lightly (torchvision on PIL images), kornia and torchaug use HSV hue;
+* colour jitter: pairgen fuses brightness, contrast, saturation, grayscale and the
+  normalisation into per-sample colour maps split around the HSV hue step, clamped
+  once per fused run instead of after every step (``pairgen/ops/fusion.py``);
 * torchaug applies a p < 1 op to exactly round(p x B) samples of a batch (not an
   independent coin per sample), and draws the order of the four jitter steps per
   chunk (at most 24 chunks per batch), not per sample; its crops are per sample;
 * kornia resizes crops without antialiasing (its default, bilinear), the others with
-  an antialiased filter (PIL's, torch's ``antialias=True``, or pairgen's area-weighted
-  ``roi_align`` on GPUs).
+  an antialiased filter (PIL's, or torch's ``antialias=True``, which pairgen's batched
+  backend reproduces with separable weight matrices).
 """
 
 from __future__ import annotations
@@ -245,10 +247,12 @@ def pairgen_device_pipeline(device):
 def check_recipe_matches():
     """Fail loudly if pairgen's simclr recipe drifts from the ranges the peers are given here."""
     view = PairSampler(recipe="simclr", size=SIZE, seed=0).views[0]
-    got = (view.crop.scale, tuple(round(r, 4) for r in view.crop.ratio), view.flip,
-           (view.color_jitter.brightness, view.color_jitter.contrast, view.color_jitter.saturation,
-            view.color_jitter.hue), view.color_jitter.p, view.grayscale, view.blur.p, tuple(view.blur.sigma))
-    want = (SCALE, (0.75, 1.3333), FLIP_P, JITTER, JITTER_P, GRAY_P, BLUR_P, SIGMA)
+    flip, jitter, gray, blur = view.ops
+    got = (view.crop.scale, tuple(round(r, 4) for r in view.crop.ratio), flip.p,
+           (jitter.brightness, jitter.contrast, jitter.saturation, jitter.hue), jitter.p, gray.p, blur.p,
+           tuple(blur.sigma), [op.name for op in view.ops])
+    want = (SCALE, (0.75, 1.3333), FLIP_P, JITTER, JITTER_P, GRAY_P, BLUR_P, SIGMA,
+            ["flip", "color_jitter", "grayscale", "blur"])
     if got != want:
         raise RuntimeError(f"pairgen's simclr recipe {got} differs from the benchmark's ranges {want}")
 
@@ -319,15 +323,17 @@ class Timing:
         self.cpu = sum(cpu_seconds(pid) - self.before.get(pid, 0.0) for pid in (os.getpid(), *self.pids()))
 
 
-def time_loader(loader, epochs, sampler=None):
-    """(images, wall s, CPU s, first view of the last batch) over ``epochs`` full passes."""
+def time_loader(loader, epochs, sampler=None, finish=None):
+    """(images, wall s, CPU s, first view of the last batch) over ``epochs`` full passes;
+    ``finish(view)`` runs on every view in the main process (uint8 views: normalisation)."""
     images, last = 0, None
     with Timing(lambda: worker_pids(loader)) as timing:
         for _ in range(epochs):
             for batch in loader:
                 if sampler is not None:
                     batch = sampler(batch)
-                    last = batch.view1
+                    views = batch.views if finish is None else [finish(v) for v in batch.views]
+                    last = views[0]
                     images += len(batch)
                 else:
                     last = batch[0]
@@ -376,6 +382,11 @@ def cpu_benchmark(args, photos):
         dl = loader(Photos(pil), sampler.collate)
         return lambda epochs: time_loader(dl, epochs, sampler)
 
+    def pairgen_workers_uint8():
+        sampler = PairSampler(recipe="simclr", size=SIZE, seed=0, mode="worker", dtype=torch.uint8)
+        dl = loader(Photos(pil), sampler.collate)
+        return lambda epochs: time_loader(dl, epochs, sampler, sampler.normalize)
+
     def batched(build):
         def timer():
             fn = build("cpu")
@@ -391,6 +402,7 @@ def cpu_benchmark(args, photos):
         (Result("torchvision v2", workers, "uint8 CHW tensor"), torchvision_workers),
         (Result("lightly SimCLRTransform", workers, "PIL"), lightly_workers),
         (Result("pairgen worker mode", workers, "PIL"), pairgen_workers),
+        (Result("pairgen worker mode, uint8 views", workers, "PIL"), pairgen_workers_uint8),
         (Result("kornia AugmentationSequential", main, "uint8 batch"), batched(kornia_pipeline)),
         (Result("torchaug SequentialTransform", main, "uint8 batch"), batched(torchaug_pipeline)),
         (Result("pairgen device mode", main, "uint8 batch"), pairgen_device),

@@ -117,12 +117,14 @@ class ViewSpec:
                              backend=backend, out_dtype=torch.uint8 if backend == "cpu" else torch.float32)
         lead = self.folded_flips
         steps = [step for op, p in zip(self.ops[lead:], params.ops[lead:]) for step in op.steps(p)]
-        if mean is not None and dtype != torch.uint8:
+        if dtype == torch.uint8:  # 0-255 values: the scaling folds into the colour map like a normalisation
+            steps += Normalize((0.0, 0.0, 0.0), (1 / 255,) * 3).steps({})
+        elif mean is not None:
             steps += Normalize(tuple(mean), tuple(std)).steps({})
         target = out if out is not None and out.dtype == torch.float32 else None
         views = run_steps(crops, fold_normalize(steps), scale=255.0, backend=backend, out=target)
         if dtype == torch.uint8:
-            views = (views * 255).round_().clamp_(0, 255)
+            views = views.round_() if backend == "cpu" else views.round()
         if out is None:
             return views.to(dtype)
         if views is not out:

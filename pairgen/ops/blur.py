@@ -31,7 +31,8 @@ def gaussian_kernels(sigma: torch.Tensor, kernel_size: int) -> torch.Tensor:
     return weights / weights.sum(1, keepdim=True)
 
 
-def gaussian_blur(images: torch.Tensor, sigma: torch.Tensor, kernel_size: int, backend: str = "batched") -> torch.Tensor:
+def gaussian_blur(images: torch.Tensor, sigma: torch.Tensor, kernel_size: int, backend: str = "batched",
+                  inplace: bool = False) -> torch.Tensor:
     """Blur each image with its own ``sigma``; images with ``sigma <= 0`` are kept.
 
     Separable, reflect padding (as torchvision's ``gaussian_blur``), ``kernel_size``
@@ -45,9 +46,10 @@ def gaussian_blur(images: torch.Tensor, sigma: torch.Tensor, kernel_size: int, b
         sigma: ``(B,)`` standard deviations in pixels.
         kernel_size: odd number of taps (reduced to fit images smaller than it).
         backend: ``"batched"`` or ``"cpu"``.
+        inplace: the CPU backend may blur contiguous float32 ``images`` in place.
 
     Returns:
-        A new tensor like ``images``.
+        A tensor like ``images`` (new unless blurred in place).
     """
     if images.dim() != 4 or not images.is_floating_point():
         raise ValueError(f"images must be a floating (B, C, H, W) tensor, got {images.dtype} {tuple(images.shape)}")
@@ -59,7 +61,8 @@ def gaussian_blur(images: torch.Tensor, sigma: torch.Tensor, kernel_size: int, b
     half = min(kernel_size // 2, min(height, width) - 1)  # reflect padding needs a pad smaller than the image
     kernels = gaussian_kernels(sigma, 2 * half + 1)
     if backend == "cpu":
-        out = images.clone(memory_format=torch.contiguous_format).float()
+        owned = inplace and images.dtype == torch.float32 and images.is_contiguous()
+        out = images if owned else images.clone(memory_format=torch.contiguous_format).float()
         for index in (sigma > 0).nonzero()[:, 0].tolist():
             row = kernels[index].numpy().astype(np.float64)
             for plane in out[index].numpy():
@@ -107,5 +110,7 @@ class Blur(ViewOp):
         return gaussian_blur(views, params["sigma"], self.taps, backend)
 
     def steps(self, params):
-        return [PixelStep(lambda views, backend: self.apply(views, params, backend),
-                          normalized=lambda views, backend, mean, std: self.apply(views, params, backend))]
+        def blur(views, backend, *normalisation):
+            return gaussian_blur(views, params["sigma"], self.taps, backend, inplace=True)
+
+        return [PixelStep(blur, normalized=blur)]

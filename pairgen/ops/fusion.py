@@ -38,9 +38,9 @@ class AffineStep:
 
 @dataclass(frozen=True)
 class PixelStep:
-    """``apply(views, backend)`` on float ``(B, 3, h, w)`` views; ``normalized(views,
-    backend, mean, std)``, when given, is the same step on views normalised by
-    ``mean`` and ``std`` (per-channel tensors)."""
+    """``apply(views, backend)`` on float ``(B, 3, h, w)`` views that the engine owns
+    (a step may overwrite them); ``normalized(views, backend, mean, std)``, when given,
+    is the same step on views normalised by ``mean`` and ``std`` (per-channel tensors)."""
 
     apply: Callable[[torch.Tensor, str], torch.Tensor]
     normalized: Callable[[torch.Tensor, str, torch.Tensor, torch.Tensor], torch.Tensor] | None = None
@@ -86,10 +86,12 @@ def run_steps(
     (uint8 crops: ``scale = 255``); returns float32 (``out`` when the last step is an
     affine run and ``out`` is float32)."""
     i, n = 0, len(steps)
+    owned = False  # whether x is the engine's own tensor (pixel steps may overwrite it)
     while i < n:
         if isinstance(steps[i], PixelStep):
-            x = _to_unit(x, scale)
-            scale = 1.0
+            converted = _to_unit(x, scale)
+            x = converted if owned or converted is not x else x.clone()
+            scale, owned = 1.0, True
             x = steps[i].apply(x, backend)
             i += 1
             continue
@@ -113,7 +115,7 @@ def run_steps(
             low, high = -m / s, (1 - m) / s
         target = out if i == n and out is not None and out.dtype == torch.float32 else None
         x = apply_affine(x, matrix / scale, offset, low, high, out=target, backend=backend)
-        scale = 1.0
+        scale, owned = 1.0, True
     return _to_unit(x, scale)
 
 
