@@ -278,6 +278,17 @@ def test_fused_view_means_equal_the_reference(canvas):
 
 
 @needs_triton
+def test_fused_reads_any_canvas_layout_and_dtype(canvas):
+    boxes, options = _split(_on(DEVICE, _params(3, seed=17)))
+    del options["index"], options["blur_sigma"]  # one view per canvas image
+    want = reference.render_views(canvas, boxes, (8, 12), **options)
+    larger = torch.zeros(3, 3, 56, 72, dtype=torch.uint8, device=DEVICE)
+    larger[:, :, 4:52, 2:66] = canvas
+    for layout in (canvas.contiguous(memory_format=torch.channels_last), canvas.float(), larger[:, :, 4:52, 2:66]):
+        assert _max_difference(fused.render_views(layout, boxes, (8, 12), **options), want) <= TOLERANCE
+
+
+@needs_triton
 def test_fused_launches_make_no_host_sync(canvas):
     boxes, options = _split(_on(DEVICE, _params(4, seed=16)))
     with SyncCounter() as counter:

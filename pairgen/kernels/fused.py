@@ -22,8 +22,9 @@ from pairgen.kernels.arguments import RenderArguments, render_arguments
 from pairgen.kernels.blur import blur_columns_kernel, blur_rows_kernel
 from pairgen.kernels.render import means_kernel, render_kernel
 
-RENDER_BLOCK = 512  # output pixels per program
-MEANS_BLOCK = 256  # lanes of the per-view sums (added up by torch)
+# Block sizes: register use from ptxas for sm_90 (tests/test_kernels_compile.py), no spills.
+RENDER_BLOCK, RENDER_WARPS = 512, 8  # output pixels per program: 63 registers a thread
+MEANS_BLOCK, MEANS_CHUNKS = 256, 8  # lanes of the per-view sums (added up by torch), programs per view
 COLUMNS_BLOCK = 512
 ROWS_TILE = 1024  # pixels (of three planes) per program of the in-place row pass: whole rows
 
@@ -93,16 +94,18 @@ def view_means(
     :func:`pairgen.kernels.reference.view_means`."""
     args = render_arguments(canvas, boxes, size, index=index, affine1=affine1, hue=hue)
     _check_device(args.canvas)
-    sums = torch.empty((args.views, 3, MEANS_BLOCK), dtype=torch.float32, device=canvas.device)
+    pixels = args.size[0] * args.size[1]
+    chunks = min(MEANS_CHUNKS, triton.cdiv(pixels, MEANS_BLOCK))
+    sums = torch.empty((args.views, 3, chunks * MEANS_BLOCK), dtype=torch.float32, device=canvas.device)
     if args.views == 0:
         return sums[:, :, 0]
     dummy = args.boxes
-    means_kernel[(args.views,)](
+    means_kernel[(args.views, chunks)](
         args.canvas, *args.canvas.stride(), args.canvas.shape[2], args.canvas.shape[3],
         args.boxes, _or(args.index, dummy), _or(args.affine1, dummy), _or(args.hue, dummy), sums, *args.size,
         HAS_INDEX=args.index is not None, HAS_AFFINE1=args.affine1 is not None, HAS_HUE=args.hue is not None,
         BLOCK=MEANS_BLOCK)
-    return sums.sum(2) / (args.size[0] * args.size[1])
+    return sums.sum(2) / pixels
 
 
 def _check_device(canvas: torch.Tensor) -> None:
@@ -142,4 +145,4 @@ def _launch_render(args: RenderArguments, out: torch.Tensor, finish: dict) -> No
         out, *out.stride(), height, width, *finish["scalars"],
         HAS_INDEX=args.index is not None, HAS_FLIP=args.flip is not None, HAS_AFFINE1=args.affine1 is not None,
         HAS_HUE=args.hue is not None, HAS_AFFINE2=args.affine2 is not None,
-        HAS_GRAYSCALE=args.grayscale is not None, **finish["flags"], BLOCK=RENDER_BLOCK)
+        HAS_GRAYSCALE=args.grayscale is not None, **finish["flags"], BLOCK=RENDER_BLOCK, num_warps=RENDER_WARPS)

@@ -21,9 +21,9 @@ import triton
 import triton.language as tl
 
 # ITU-R 601-2 luma weights (pairgen.kernels.arguments.LUMA).
-LUMA_R: tl.constexpr = 0.2989
-LUMA_G: tl.constexpr = 0.587
-LUMA_B: tl.constexpr = 0.114
+LUMA_R = tl.constexpr(0.2989)
+LUMA_G = tl.constexpr(0.587)
+LUMA_B = tl.constexpr(0.114)
 
 
 @triton.jit
@@ -231,14 +231,17 @@ def means_kernel(
     boxes, index, affine1, hue, sums, OH, OW,
     HAS_INDEX: tl.constexpr, HAS_AFFINE1: tl.constexpr, HAS_HUE: tl.constexpr, BLOCK: tl.constexpr,
 ):
-    """Grid ``(views,)``: one view's colour after ``affine1`` and the hue step, summed
-    block by block into ``sums[v, c, :BLOCK]`` (the caller adds the ``BLOCK`` lanes: a
+    """Grid ``(views, chunks)``: one view's colour after ``affine1`` and the hue step, every
+    ``chunks``-th block of ``BLOCK`` pixels summed lane by lane into
+    ``sums[v, c, chunk * BLOCK:(chunk + 1) * BLOCK]`` (the caller adds the lanes up: a
     reduction inside the kernel would need ``tl.sum``, see the module's note)."""
     v = tl.program_id(0)
+    chunk = tl.program_id(1)
+    chunks = tl.num_programs(1)
     sum_r = tl.full([BLOCK], 0.0, tl.float32)
     sum_g = tl.full([BLOCK], 0.0, tl.float32)
     sum_b = tl.full([BLOCK], 0.0, tl.float32)
-    for start in range(0, OH * OW, BLOCK):
+    for start in range(chunk * BLOCK, OH * OW, chunks * BLOCK):
         offsets = start + tl.arange(0, BLOCK)
         mask = offsets < OH * OW
         r, g, b = _resized_crop(canvas, s_b, s_c, s_h, s_w, H, W, boxes, index, boxes, v, offsets // OW,
@@ -247,7 +250,7 @@ def means_kernel(
         sum_r += tl.where(mask, r, 0.0)
         sum_g += tl.where(mask, g, 0.0)
         sum_b += tl.where(mask, b, 0.0)
-    lanes = sums + v.to(tl.int64) * 3 * BLOCK + tl.arange(0, BLOCK)
+    lanes = sums + v.to(tl.int64) * 3 * chunks * BLOCK + chunk * BLOCK + tl.arange(0, BLOCK)
     tl.store(lanes, sum_r)
-    tl.store(lanes + BLOCK, sum_g)
-    tl.store(lanes + 2 * BLOCK, sum_b)
+    tl.store(lanes + chunks * BLOCK, sum_g)
+    tl.store(lanes + 2 * chunks * BLOCK, sum_b)
