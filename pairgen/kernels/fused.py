@@ -1,14 +1,13 @@
 """The fused render in Triton: ``backend="triton"``.
 
 Same signatures and results as :mod:`pairgen.kernels.reference` (within 2e-3 in
-float32, tested under ``TRITON_INTERPRET=1``). :func:`render_views` is one kernel
-launch without blur, three with it (render into a float32 buffer, blur its rows in
-place, blur its columns into the output); :func:`view_means` is one launch and a
-sum over its lanes. The
-launches read every per-view value from device tensors and allocate only the
-output (plus the float32 buffer when blurring), so nothing waits for the device:
-device-stage memory is 1x the output views without blur, 2x (float32) or 3x
-(bfloat16) with it.
+float32; tested under ``TRITON_INTERPRET=1``). :func:`render_views` is one kernel
+launch without blur and three with it (render into a float32 buffer, blur its rows in
+place, blur its columns into the output); :func:`view_means` is one launch and a sum
+over its lanes. The launches read every per-view value from device tensors, so
+nothing waits for the device. They allocate the output, and with blur a float32
+buffer of the same shape: 1x the output views without blur, 2x (float32 views), 3x
+(bfloat16) or 5x (uint8) with it.
 """
 
 from __future__ import annotations
