@@ -2,7 +2,8 @@
 
 Same signature and semantics as :mod:`pairgen.kernels.fused`; every step is one batched
 op over all views (no per-sample Python loop, no host sync), so it also runs as a
-device path wherever Triton does not. The steps, per view:
+device path wherever Triton does not (it converts the canvas to float32 once, as
+``roi_align`` needs; the kernels read it as it is). The steps, per view:
 
 1. **crop and resize**: ``torchvision.ops.roi_align`` (``aligned=True``,
    ``sampling_ratio=-1``) of the box from its canvas image: bilinear, averaging
