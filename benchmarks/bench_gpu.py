@@ -75,7 +75,7 @@ def parse_args(argv=None):
     parser.add_argument("--batch", type=int, help="images per batch (default 256; 4 with --quick)")
     parser.add_argument("--size", type=int, help="view side (default 224; 32 with --quick)")
     parser.add_argument("--source", type=int, help="photo side (default 256; 48 with --quick)")
-    parser.add_argument("--rounds", type=int, help="timed runs per pipeline, median reported (default 3; 1 with --quick)")
+    parser.add_argument("--rounds", type=int, help="timed runs per pipeline, median reported (3; --quick: 1)")
     parser.add_argument("--budget", type=float, default=2.0, help="seconds per timed run (default 2)")
     parser.add_argument("--dtypes", default="float32,bfloat16", help="view dtypes (default float32,bfloat16)")
     parser.add_argument("--only", help="comma-separated name parts: run only matching pipelines")
@@ -540,7 +540,8 @@ def main(argv=None) -> int:
             except Skip as reason:
                 row["error"] = f"skipped: {reason}"
             except Exception as error:  # a peer broken on this torch, a dtype it lacks: report, go on
-                row["error"] = f"failed: {type(error).__name__}: {str(error).splitlines()[0][:160] if str(error) else ''}"
+                first_line = str(error).splitlines()[0][:160] if str(error) else ""
+                row["error"] = f"failed: {type(error).__name__}: {first_line}"
             row["seconds"] = round(time.perf_counter() - started, 1)
             summary["rows"].append(row)
             print(f"  {name} [{dtype_name}]: " + (row.get("error") or f"{row['views_per_s']:.0f} views/s, "

@@ -32,7 +32,7 @@ def _types(name: str, out: str, canvas: str) -> str:
 
 
 def _specializations():
-    """(kernel name, constexprs, output pointer type, canvas pointer type, num_warps), as pairgen.kernels.fused launches them."""
+    """(kernel, constexprs, out pointer type, canvas pointer type, warps), as pairgen.kernels.fused launches."""
     from pairgen.kernels import fused
 
     flags = ("HAS_INDEX", "HAS_FLIP", "HAS_AFFINE1", "HAS_HUE", "HAS_AFFINE2", "HAS_GRAYSCALE")
