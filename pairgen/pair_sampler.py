@@ -35,9 +35,9 @@ def resolve_backend(backend: str, device: torch.device) -> str:
 
 
 def _triton_available() -> bool:
-    import importlib.util
+    from pairgen.kernels import triton_available
 
-    return importlib.util.find_spec("triton") is not None and importlib.util.find_spec("pairgen.kernels") is not None
+    return triton_available()
 
 
 class PairSampler:
@@ -200,9 +200,11 @@ class PairSampler:
         """The device stage's rendering: every view of ``batch`` on the sampler's backend
         (what ``compile=True`` compiles)."""
         if self.backend == "triton":
-            from pairgen.kernels import render_views  # the fused kernels (pairgen/kernels/)
+            from pairgen.kernels import fused  # Triton kernels (pairgen/kernels/)
 
-            return render_views(self, batch, params)
+            return [spec.render_fused(batch if (rows := self.view_rows(len(batch), index)) is None else batch.rows(rows),
+                                      p, fused, self.recipe.mean, self.recipe.std, self.dtype)
+                    for index, (spec, p) in enumerate(zip(self.views, params))]
         views = []
         for index, (spec, p) in enumerate(zip(self.views, params)):
             rows = self.view_rows(len(batch), index)

@@ -131,6 +131,61 @@ class ViewSpec:
             out.copy_(views)
         return out
 
+    def render_fused(self, batch: ImageBatch, params: ViewParams, kernels, mean=None, std=None,
+                     dtype: torch.dtype = torch.float32, channels_last: bool = False) -> torch.Tensor:
+        """Render with the fused kernels (``kernels``: :mod:`pairgen.kernels.fused`, or the
+        torch :mod:`pairgen.kernels.reference` with the same signature), for views whose
+        ops are flips, colour ops (at most one hue step), then blur and solarize.
+
+        The colour steps before the hue step become the kernel's ``affine1``, those after
+        it ``affine2``, each composed for the mean colour the kernel reports
+        (``view_means``); the crop is the kernels' own (``roi_align``, see their docs).
+        """
+        from pairgen.ops.blur import Blur
+        from pairgen.ops.fusion import AffineStep, compose
+        from pairgen.ops.solarize import Solarize
+
+        lead, n = self.folded_flips, len(params)
+        colour, blur, solarize = [], None, None
+        for op, p in zip(self.ops[lead:], params.ops[lead:]):
+            if isinstance(op, Blur) and solarize is None and blur is None:
+                blur = (op, p)
+            elif isinstance(op, Solarize) and solarize is None:
+                solarize = (op, p)
+            elif blur is None and solarize is None and not op.geometric:
+                colour += op.steps(p)
+            else:
+                raise ValueError(f"backend 'triton' renders flips, colour ops, then blur and solarize; this view "
+                                 f"has {[o.name for o in self.ops]}: use backend='batched'")
+        hues = [k for k, step in enumerate(colour) if not isinstance(step, AffineStep)]
+        if len(hues) > 1 or any(colour[k].hue is None for k in hues):
+            raise ValueError("backend 'triton' renders one hue step between affine colour ops; use backend='batched'")
+        canvas, boxes = batch.images, batch.source_to_canvas(params.boxes).float()
+        size = params.size
+
+        def as_3x4(steps, mean_rgb):
+            matrix, offset = compose(steps, mean_rgb)
+            return torch.cat([matrix, offset[:, :, None]], 2)
+
+        before = colour[: hues[0]] if hues else colour
+        affine1 = as_3x4(before, kernels.view_means(canvas, boxes, size))
+        hue = affine2 = None
+        if hues:
+            hue = colour[hues[0]].hue.float()
+            after = colour[hues[0] + 1 :]
+            affine2 = as_3x4(after, kernels.view_means(canvas, boxes, size, affine1=affine1, hue=hue))
+        options = {}
+        if blur is not None:
+            options.update(blur_sigma=blur[1]["sigma"].float(), blur_kernel_size=blur[0].taps)
+        if solarize is not None:
+            flags = solarize[1]["solarize"]
+            options["solarize"] = torch.where(flags, torch.full((n,), solarize[0].threshold, device=flags.device),
+                                              torch.full((n,), 2.0, device=flags.device))
+        normalise = mean is not None and dtype != torch.uint8
+        return kernels.render_views(canvas, boxes, size, flip=params.flip, affine1=affine1, hue=hue, affine2=affine2,
+                                    mean=mean if normalise else None, std=std if normalise else None,
+                                    dtype=dtype, channels_last=channels_last, **options)
+
     def replay_on_maps(self, maps: torch.Tensor, batch: ImageBatch, params: ViewParams,
                        mode: str | None = None) -> torch.Tensor:
         """Move per-pixel maps on the batch's canvas exactly as the images were (crop,

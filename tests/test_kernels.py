@@ -14,10 +14,27 @@ from torch.utils._python_dispatch import TorchDispatchMode
 from pairgen.kernels import reference, triton_available
 from pairgen.kernels.arguments import LUMA
 from pairgen.ops.blur import gaussian_blur
-from pairgen.ops.color import apply_affine, channel_means, color_affine
+from torchvision.ops import roi_align
+
+from pairgen.ops.color import ColorJitter
+from pairgen.ops.color_affine import apply_affine, channel_means, to_gray
 from pairgen.ops.normalize import IMAGENET_MEAN, IMAGENET_STD, normalize
-from pairgen.ops.resized_crop import resized_crop
 from pairgen.ops.solarize import solarize
+
+
+def resized_crop(images, boxes, size, flip=None, backend="batched"):
+    """The kernels' crop rule (roi_align, aligned, adaptive sampling; outside reads 0)."""
+    rois = torch.cat([torch.arange(len(boxes), device=boxes.device, dtype=torch.float32)[:, None], boxes.float()], 1)
+    out = roi_align(images.float(), rois, output_size=size, spatial_scale=1.0, sampling_ratio=-1, aligned=True)
+    return out if flip is None else torch.where(flip.view(-1, 1, 1, 1), out.flip(-1), out)
+
+
+def color_affine(jitter, order, grayscale, mean_rgb):
+    """Brightness, contrast and saturation in each sample's order (pairgen.ops.color), then grayscale."""
+    matrix, offset = ColorJitter._compose(jitter, order.masked_fill(order == 3, 3), mean_rgb, order != 3)
+    gray = torch.where(grayscale[:, None, None], to_gray(mean_rgb.device).expand(len(jitter), 3, 3),
+                       torch.eye(3, device=mean_rgb.device).expand(len(jitter), 3, 3))
+    return gray @ matrix, (gray @ offset[:, :, None])[:, :, 0]
 
 if triton_available() and not torch.cuda.is_available():
     os.environ.setdefault("TRITON_INTERPRET", "1")

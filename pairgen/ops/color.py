@@ -173,7 +173,7 @@ class ColorJitter(ViewOp):
         before, after = positions[None] < position[:, None], positions[None] > position[:, None]
         shift = factors[:, HUE]
         return [AffineStep(lambda mean: self._compose(factors, order, mean, before)),
-                PixelStep(lambda views, backend: adjust_hue(views, shift, backend, inplace=True)),
+                PixelStep(lambda views, backend: adjust_hue(views, shift, backend, inplace=True), hue=shift),
                 AffineStep(lambda mean: self._compose(factors, order, mean, after))]
 
     @staticmethod

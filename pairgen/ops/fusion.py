@@ -44,6 +44,8 @@ class PixelStep:
 
     apply: Callable[[torch.Tensor, str], torch.Tensor]
     normalized: Callable[[torch.Tensor, str, torch.Tensor, torch.Tensor], torch.Tensor] | None = None
+    #: ``(B,)`` turns when the step is an HSV hue shift (the fused kernels render it themselves).
+    hue: torch.Tensor | None = None
 
 
 Step = AffineStep | PixelStep
@@ -95,18 +97,11 @@ def run_steps(
             x = steps[i].apply(x, backend)
             i += 1
             continue
-        mean = channel_means(x, backend) / scale
-        batch = len(x)
-        matrix = torch.eye(3, device=x.device).expand(batch, 3, 3)
-        offset = torch.zeros(batch, 3, device=x.device)
-        normalize = None
+        run = i
         while i < n and isinstance(steps[i], AffineStep):
-            a, b = steps[i].map(mean)
-            matrix = a @ matrix
-            offset = (a @ offset[:, :, None])[:, :, 0] + b
-            mean = (a @ mean[:, :, None])[:, :, 0] + b
-            normalize = steps[i].normalize
             i += 1
+        matrix, offset = compose(steps[run:i], channel_means(x, backend) / scale)
+        normalize = steps[i - 1].normalize
         if normalize is None:
             low, high = 0.0, 1.0
         else:
@@ -117,6 +112,19 @@ def run_steps(
         x = apply_affine(x, matrix / scale, offset, low, high, out=target, backend=backend)
         scale, owned = 1.0, True
     return _to_unit(x, scale)
+
+
+def compose(steps: Sequence[AffineStep], mean: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """The ``(B, 3, 3)`` matrix and ``(B, 3)`` offset of a run of affine steps applied to
+    images of ``(B, 3)`` mean colour ``mean``, tracking the mean through the run."""
+    matrix = torch.eye(3, device=mean.device).expand(len(mean), 3, 3)
+    offset = torch.zeros_like(mean)
+    for step in steps:
+        a, b = step.map(mean)
+        matrix = a @ matrix
+        offset = (a @ offset[:, :, None])[:, :, 0] + b
+        mean = (a @ mean[:, :, None])[:, :, 0] + b
+    return matrix, offset
 
 
 def _to_unit(x: torch.Tensor, scale: float) -> torch.Tensor:

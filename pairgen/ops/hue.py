@@ -18,6 +18,7 @@ import cv2
 import numpy as np
 import torch
 
+from pairgen.ops.fusion import PixelStep
 from pairgen.ops.view_op import ViewOp, check_probability, coin
 from pairgen.random import uniform
 
@@ -83,3 +84,7 @@ class Hue(ViewOp):
 
     def apply(self, views, params, backend="batched"):
         return adjust_hue(views, params["shift"], backend)
+
+    def steps(self, params):
+        return [PixelStep(lambda views, backend: adjust_hue(views, params["shift"], backend, inplace=True),
+                          hue=params["shift"])]
