@@ -97,8 +97,9 @@ class ViewSpec:
         """Render the views described by ``params``, normalised by ``mean`` and ``std``.
 
         Args:
-            mean, std: the normalisation (``None``: views in ``[0, 1]``); skipped for
+            mean: the normalisation's means (``None``: views in ``[0, 1]``); skipped for
                 uint8 views, which hold ``round(255 x)`` of the view before it.
+            std: the normalisation's standard deviations.
             dtype: float32, bfloat16, float16 or uint8.
             images: the canvas to crop from, default ``batch.images`` (uint8).
             out: optional contiguous ``(B, 3, h, w)`` tensor of ``dtype`` on the

@@ -54,8 +54,10 @@ def apply_affine(
 
     Args:
         images: ``(B, 3, H, W)`` float, or uint8 read as is (fold ``1/255`` into ``matrix``).
-        matrix: ``(B, 3, 3)``; offset: ``(B, 3)``.
-        low, high: clamp bounds, scalars or per-channel ``(3,)`` tensors.
+        matrix: ``(B, 3, 3)``.
+        offset: ``(B, 3)``.
+        low: lower clamp bound, a scalar or a per-channel ``(3,)`` tensor.
+        high: upper clamp bound, likewise.
         out: optional contiguous float32 tensor of the result's shape and device to write into.
     """
     n, c, h, w = images.shape
