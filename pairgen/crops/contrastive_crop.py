@@ -60,24 +60,19 @@ def heatmap_boxes(batch, threshold: float) -> torch.Tensor:
     if batch.saliency is None or len(batch) == 0:
         return whole
     extent = image_extents(batch)
-    heat = batch.saliency[:, 0].double()
-    rows = torch.arange(heat.shape[1], device=heat.device)[None, :] < extent[:, 0:1]
-    cols = torch.arange(heat.shape[2], device=heat.device)[None, :] < extent[:, 1:2]
-    inside = rows[:, :, None] & cols[:, None, :]
-    low = torch.where(inside, heat, torch.inf).flatten(1).amin(1)
-    high = torch.where(inside, heat, -torch.inf).flatten(1).amax(1)
-    flat = high <= low
-    level = (low + threshold * (high - low))[:, None]
-    row_on = (torch.where(inside, heat, -torch.inf).amax(2) > level) & rows
-    col_on = (torch.where(inside, heat, -torch.inf).amax(1) > level) & cols
-    first_row = torch.where(row_on, torch.arange(heat.shape[1], device=heat.device), 1 << 40).amin(1)
-    last_row = torch.where(row_on, torch.arange(heat.shape[1], device=heat.device), -1).amax(1)
-    first_col = torch.where(col_on, torch.arange(heat.shape[2], device=heat.device), 1 << 40).amin(1)
-    last_col = torch.where(col_on, torch.arange(heat.shape[2], device=heat.device), -1).amax(1)
-    fraction = torch.stack([first_col / extent[:, 1], first_row / extent[:, 0], last_col / extent[:, 1], last_row / extent[:, 0]], 1)
-    box = fraction.double() * whole[:, [2, 3, 2, 3]]
-    none = flat | ~row_on.any(1)
-    return torch.where(none[:, None], whole, box)
+    box = whole.clone()
+    for h, w in extent.unique(dim=0).tolist():  # each image's own region of the canvas
+        rows = (extent == extent.new_tensor([h, w])).all(1).nonzero()[:, 0]
+        heat = batch.saliency[rows, 0, :h, :w]
+        low, high = heat.amin((1, 2)), heat.amax((1, 2))
+        level = (low + threshold * (high - low))[:, None]
+        row_on, col_on = heat.amax(2) > level, heat.amax(1) > level
+        found = (high > low) & row_on.any(1)
+        first_row, last_row = row_on.double().argmax(1), h - 1 - row_on.flip(1).double().argmax(1)
+        first_col, last_col = col_on.double().argmax(1), w - 1 - col_on.flip(1).double().argmax(1)
+        fraction = torch.stack([first_col / w, first_row / h, last_col / w, last_row / h], 1).double()
+        box[rows] = torch.where(found[:, None], fraction * whole[rows][:, [2, 3, 2, 3]], whole[rows])
+    return box
 
 
 @dataclass(frozen=True)

@@ -124,7 +124,7 @@ def _salient_regions(batch: ImageBatch, threshold: float) -> SalientRegions:
     extent = image_extents(batch)
     cell = ((extent.amax(1) + GRID - 1) // GRID).clamp_min(1)
     cells = (extent + cell[:, None] - 1) // cell[:, None]
-    rows_n, cols_n = (int(v) for v in cells.amax(0).tolist()) if n else (0, 0)
+    rows_n, cols_n = (int(v) for v in cells.amax(0).tolist()) if n and batch.saliency is not None else (1, 1)
     counts = torch.zeros((n, rows_n, cols_n), dtype=torch.float64, device=device)
     row_counts = torch.zeros((n, canvas_h), dtype=torch.float64, device=device)
     col_counts = torch.zeros((n, canvas_w), dtype=torch.float64, device=device)
