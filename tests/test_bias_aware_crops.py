@@ -17,7 +17,7 @@ from pairgen import PairSampler, ViewSpec
 from pairgen.collate import collate_items
 from pairgen.crops import CASTCrop, ContrastiveCrop, ObjectCrop, SimCCrop
 from pairgen.crops.contrastive_crop import beta_symmetric, heatmap_boxes
-from pairgen.crops.regions import salient_regions
+from pairgen.crops.regions import GRID, salient_regions
 
 
 def dev_items(folder, limit=None):
@@ -215,7 +215,7 @@ def test_salient_region_measures_match_brute_force(horse_item):
     assert np.allclose(regions.centroid[0].numpy(), [xs.mean() + 0.5, ys.mean() + 0.5])
     assert regions.box[0].tolist() == [xs.min(), ys.min(), xs.max() + 1, ys.max() + 1]
     cell = int(regions.cell[0])
-    assert cell == -(-max(mask.shape) // 128)
+    assert cell == -(-max(mask.shape) // GRID)
     boxes = torch.tensor([[[0.0, 0.0, 400.0, 328.0], [36.0, 40.0, 200.0, 248.0], [100.5, 20.2, 300.7, 300.1]]]).double()
     counted = regions.box_area(boxes)[0]
     for k, box in enumerate(boxes[0].tolist()):

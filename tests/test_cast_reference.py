@@ -111,7 +111,7 @@ def repeated(item, n):
 
 def object_mask() -> tuple[str, np.ndarray]:
     """The photos-dev mask of the smallest object (CAST falls back there), else scikit-image's
-    horse silhouette; at most 64 px per side (the region grid counts single pixels up to 128)."""
+    horse silhouette; at most 64 px per side (where the region grid counts single pixels)."""
     folder = photos_dev_dir()
     if folder is not None:
         rows = list(csv.DictReader(open(folder / "manifest.csv")))

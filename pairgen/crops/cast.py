@@ -46,7 +46,7 @@ class CASTCrop(CropSampler):
     The truncated Gaussian is drawn by the inverse CDF instead of CAST's rejection
     loop (the same distribution; ``tests/test_cast_reference.py`` compares them), and
     the salient area inside a box is read from the region grid
-    (:mod:`pairgen.crops.regions`; exact for images up to 128 px per side).
+    (:mod:`pairgen.crops.regions`; exact for images up to 64 px per side).
 
     Args:
         scale: crop area range, as a fraction of the image.

@@ -23,8 +23,8 @@ import torch.nn.functional as F
 
 from pairgen.batch import ImageBatch
 
-#: Cells per side of an image, at most (a 512-px image has 4-px cells).
-GRID = 128
+#: Cells per side of an image, at most (a 512-px image has 8-px cells).
+GRID = 64
 
 
 @dataclass(frozen=True)
@@ -137,7 +137,7 @@ def _salient_regions(batch: ImageBatch, threshold: float) -> SalientRegions:
         for side in cell.unique().tolist():
             rows = (cell == side).nonzero()[:, 0]
             h, w = (int(v) for v in extent[rows].amax(0).tolist())
-            part = region[rows, None, :h, :w]
+            part = (region if len(rows) == n else region[rows])[:, None, :h, :w]
             pooled = F.avg_pool2d(part, side, ceil_mode=True, divisor_override=1) if side > 1 else part
             counts[rows, : pooled.shape[2], : pooled.shape[3]] = pooled[:, 0].double()
     table = F.pad(counts.cumsum(1).cumsum(2), (1, 0, 1, 0))
