@@ -187,6 +187,8 @@ class PairSampler:
             sources=batch.sources,
             index=batch.index,
             times=batch.times,
+            sizes=batch.sizes,
+            view_ops=tuple(spec.ops for spec in self.views),
         )
 
     def replay(self, items: Sequence[Any], seeds: torch.Tensor) -> PairBatch:
