@@ -1,7 +1,6 @@
 """Correspondence maps known points correctly through both views, flips and warps included,
 and its positives are PixPro's."""
 
-import itertools
 
 import numpy as np
 import pytest

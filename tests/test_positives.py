@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gzip
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,9 +12,10 @@ from torch.utils.data import DataLoader
 from pairgen.positive_sampler import PositivePairSampler
 from pairgen.positives import InstancePairs, TemporalPairs
 from pairgen.video import VideoFrames, read_frames
+from conftest import FASHION_MNIST, OPENCV_DATA
 
-FASHION = Path("/usr/share/datasets/fashion-mnist")
-VIDEOS = Path("/usr/share/doc/opencv-doc/examples/data")
+FASHION = FASHION_MNIST
+VIDEOS = OPENCV_DATA
 
 
 @pytest.fixture(scope="module")
