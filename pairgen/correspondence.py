@@ -8,13 +8,13 @@ positive mask of PixPro (Xie et al., "Propagate Yourself", CVPR 2021), as DenseC
 VICRegL-style losses also use.
 
 PixPro's convention (``regression_loss`` and ``RandomResizedCropCoord`` of
-zdaxie/PixPro): coordinates are normalised per axis, ``x`` by the source image's
-width and ``y`` by its height, a cell's size is its crop's normalised width and
-height over ``g``, and cells ``i, j`` are positives when the distance between their
-centres, divided by the larger of the two views' cell diagonals, is below
-``pos_ratio``. PixPro normalises pixel indices (``j / (W - 1)`` to ``(j + w - 1) /
-(W - 1)``); pairgen normalises continuous coordinates (``x / W``), which also holds
-for points moved by a warp; the two differ by under a pixel.
+zdaxie/PixPro): coordinates are normalised per axis, a crop of pixel columns ``j ..
+j + w - 1`` spanning ``j / (W - 1) .. (j + w - 1) / (W - 1)`` of an image ``W`` wide
+(rows likewise with the height), a flip swapping its ends; a cell's size is the crop's
+normalised width and height over ``g``, and cells ``i, j`` are positives when the
+distance between their centres, divided by the larger of the two views' cell
+diagonals, is below ``pos_ratio``. A view warped by a geometric op takes its cell
+centres back through the warp to crop fractions first.
 
 Example:
     >>> from pairgen import PairSampler
@@ -35,22 +35,27 @@ from pairgen.ops.view_op import ViewOp
 from pairgen.params import ViewParams
 
 
+def crop_fractions(points: torch.Tensor, params: ViewParams, ops: Sequence[ViewOp] = ()) -> torch.Tensor:
+    """Map ``(B, N, 2)`` view pixel coordinates to fractions ``(u, v)`` of each crop box
+    (0 at ``x1`` / ``y1``, 1 at ``x2`` / ``y2``): back through the view's geometric ``ops``
+    (last first), then the flip."""
+    for op, extra in reversed(list(zip(ops, params.extras))):
+        points = op.points_to_input(points, extra)
+    height, width = params.size
+    u = points[..., 0] / width
+    u = torch.where(params.flip[:, None], 1 - u, u)
+    return torch.stack([u, points[..., 1] / height], -1)
+
+
 def view_to_source(points: torch.Tensor, params: ViewParams, ops: Sequence[ViewOp] = ()) -> torch.Tensor:
     """Map ``(B, N, 2)`` view pixel coordinates ``(x, y)`` to source pixels.
 
     View coordinates run over ``[0, width] x [0, height]`` of the output; points go
     back through the view's geometric ``ops`` (last first), then the flip and the crop.
     """
-    for op, extra in reversed(list(zip(ops, params.extras))):
-        points = op.points_to_input(points, extra)
-    height, width = params.size
-    boxes = params.boxes.to(points.dtype)
-    u = points[..., 0] / width
-    u = torch.where(params.flip[:, None], 1 - u, u)
-    v = points[..., 1] / height
-    x = boxes[:, None, 0] + u * (boxes[:, None, 2] - boxes[:, None, 0])
-    y = boxes[:, None, 1] + v * (boxes[:, None, 3] - boxes[:, None, 1])
-    return torch.stack([x, y], -1)
+    fractions = crop_fractions(points, params, ops)
+    boxes = params.boxes.to(fractions.dtype)[:, None, :]
+    return boxes[..., :2] + fractions * (boxes[..., 2:] - boxes[..., :2])
 
 
 def source_to_view(points: torch.Tensor, params: ViewParams, ops: Sequence[ViewOp] = ()) -> torch.Tensor:
@@ -81,14 +86,32 @@ def boxes_to_view(boxes: torch.Tensor, params: ViewParams) -> torch.Tensor:
     return torch.stack([x1, y1, x2, y2], -1)
 
 
-def grid_centres(params: ViewParams, grid: int, ops: Sequence[ViewOp] = ()) -> torch.Tensor:
-    """Source coordinates ``(B, grid * grid, 2)`` of the centres of a ``grid x grid``
-    partition of each view, row-major as a flattened feature map."""
+def _cells(params: ViewParams, grid: int) -> torch.Tensor:
+    """View pixel coordinates ``(B, grid * grid, 2)`` of the cell centres, row-major."""
     height, width = params.size
     steps = (torch.arange(grid, device=params.boxes.device, dtype=torch.float32) + 0.5) / grid
     ys, xs = torch.meshgrid(steps * height, steps * width, indexing="ij")
-    cells = torch.stack([xs.flatten(), ys.flatten()], -1).expand(len(params), -1, -1)
-    return view_to_source(cells, params, ops)
+    return torch.stack([xs.flatten(), ys.flatten()], -1).expand(len(params), -1, -1)
+
+
+def grid_centres(params: ViewParams, grid: int, ops: Sequence[ViewOp] = ()) -> torch.Tensor:
+    """Source coordinates ``(B, grid * grid, 2)`` of the centres of a ``grid x grid``
+    partition of each view, row-major as a flattened feature map."""
+    return view_to_source(_cells(params, grid), params, ops)
+
+
+def pixpro_coordinates(
+    params: ViewParams, grid: int, sizes: torch.Tensor, ops: Sequence[ViewOp] = ()
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """PixPro's normalised coordinates ``(B, grid * grid, 2)`` of the cell centres and
+    ``(B,)`` cell diagonals: a crop spans the pixel indices ``x1 .. x2 - 1``, divided
+    by ``width - 1`` (``y`` by ``height - 1``), as ``RandomResizedCropCoord`` does."""
+    fractions = crop_fractions(_cells(params, grid), params, ops)
+    boxes = params.boxes.to(fractions.dtype)
+    scale = (sizes.flip(1).to(boxes) - 1).clamp_min(1)  # (width - 1, height - 1)
+    extent = (boxes[:, 2:] - boxes[:, :2] - 1) / scale
+    coords = boxes[:, None, :2] / scale[:, None, :] + fractions * extent[:, None, :]
+    return coords, (extent / grid).norm(dim=1)
 
 
 @dataclass(frozen=True)
@@ -98,8 +121,9 @@ class Correspondence:
     Attributes:
         points1, points2: ``(B, g*g, 2)`` source pixel coordinates of each view's cell centres.
         distance: ``(B, g*g, g*g)`` distance between cell ``i`` of view 1 and cell ``j``
-            of view 2 in PixPro's coordinates (``x / width``, ``y / height`` of the
-            source), divided by the larger of the two views' cell diagonals there.
+            of view 2 in PixPro's per-axis normalised coordinates
+            (:func:`pixpro_coordinates`), divided by the larger of the two views' cell
+            diagonals there.
         positive: ``(B, g*g, g*g)`` bool, ``distance < pos_ratio``.
         overlap: ``(B, 4)`` xyxy intersection of the two crops in source pixels (empty
             boxes have ``x2 <= x1`` or ``y2 <= y1``).
@@ -144,10 +168,10 @@ def correspondence(
     if sizes.shape != (len(first), 2):
         raise ValueError(f"sizes must be ({len(first)}, 2) source (height, width), got shape {tuple(sizes.shape)}")
     points1, points2 = grid_centres(first, grid, first_ops), grid_centres(second, grid, second_ops)
-    scale = sizes.flip(1).to(points1.device, points1.dtype)[:, None, :]  # (width, height) per image
-    diagonal = torch.maximum(_cell_diagonal(first, grid, scale), _cell_diagonal(second, grid, scale))
-    distance = torch.cdist(points1 / scale, points2 / scale, compute_mode="donot_use_mm_for_euclid_dist")
-    distance = distance / diagonal[:, None, None].clamp_min(1e-12)
+    (coords1, diagonal1), (coords2, diagonal2) = (pixpro_coordinates(p, grid, sizes, ops) for p, ops in
+                                                  ((first, first_ops), (second, second_ops)))
+    distance = torch.cdist(coords1, coords2, compute_mode="donot_use_mm_for_euclid_dist")
+    distance = distance / torch.maximum(diagonal1, diagonal2)[:, None, None].clamp_min(1e-12)
     lo = torch.maximum(first.boxes[:, :2], second.boxes[:, :2])
     hi = torch.minimum(first.boxes[:, 2:], second.boxes[:, 2:])
     return Correspondence(
@@ -158,8 +182,3 @@ def correspondence(
         overlap=torch.cat([lo, hi], 1),
         overlap_valid=(hi > lo).all(1),
     )
-
-
-def _cell_diagonal(params: ViewParams, grid: int, scale: torch.Tensor) -> torch.Tensor:
-    sides = (params.boxes[:, 2:] - params.boxes[:, :2]).to(scale.dtype) / scale[:, 0] / grid
-    return sides.norm(dim=1)

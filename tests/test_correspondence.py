@@ -47,12 +47,13 @@ def test_known_points_land_where_the_views_show_them():
 
 def pixpro_positive(box_q, flip_q, box_k, flip_k, width, height, grid, pos_ratio):
     """PixPro's positive mask (zdaxie/PixPro, contrast/models/PixPro.py ``regression_loss``),
-    transcribed with plain loops: coords normalised per axis by the image's width and height
-    (RandomResizedCropCoord, with continuous x / W), a flip swaps x1 and x2
-    (RandomHorizontalFlipCoord), centres at (index + 0.5) * bin + start."""
+    transcribed with plain loops: a crop (i, j, h, w) has the coords [j / (W - 1), i / (H - 1),
+    (j + w - 1) / (W - 1), (i + h - 1) / (H - 1)] (RandomResizedCropCoord), a flip swaps x1 and
+    x2 (RandomHorizontalFlipCoord), centres at (index + 0.5) * bin + start."""
     coords = []
     for (x1, y1, x2, y2), flip in ((box_q, flip_q), (box_k, flip_k)):
-        coord = [x1 / width, y1 / height, x2 / width, y2 / height]
+        j, i, w, h = x1, y1, x2 - x1, y2 - y1
+        coord = [j / (width - 1), i / (height - 1), (j + w - 1) / (width - 1), (i + h - 1) / (height - 1)]
         if flip:
             coord[0], coord[2] = coord[2], coord[0]
         coords.append(coord)
