@@ -8,9 +8,8 @@ locate them only through this module, so that with the switch they skip instead 
 from __future__ import annotations
 
 import os
-from pathlib import Path
-
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest

@@ -12,10 +12,8 @@ from torch.utils.data import DataLoader
 from pairgen.positive_sampler import PositivePairSampler
 from pairgen.positives import InstancePairs, TemporalPairs
 from pairgen.video import VideoFrames, read_frames
-from conftest import FASHION_MNIST, OPENCV_DATA
-
-FASHION = FASHION_MNIST
-VIDEOS = OPENCV_DATA
+from conftest import FASHION_MNIST as FASHION
+from conftest import OPENCV_DATA as VIDEOS
 
 
 @pytest.fixture(scope="module")
