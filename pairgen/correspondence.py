@@ -155,8 +155,9 @@ def correspondence(
         sizes: ``(B, 2)`` source ``(height, width)`` of the images (``ImageBatch.sizes``).
         grid: cells per side of each view's feature map (7 for a ResNet's C5 at 224 px).
         pos_ratio: PixPro's threshold on the normalised distance (0.7 in the paper).
-        first_ops, second_ops: the views' ops (``ViewSpec.ops``): geometric ones move
-            the cell centres (the cell diagonals stay the crop's).
+        first_ops: the first view's ops (``ViewSpec.ops``): geometric ones move the
+            cell centres (the cell diagonals stay the crop's).
+        second_ops: the second view's ops.
 
     Raises:
         ValueError: batch sizes disagree, ``grid < 1`` or ``sizes`` is not ``(B, 2)``.
