@@ -165,6 +165,7 @@ CROPS: Registry = Registry("crop", {
     "ccrop": "pairgen.crops.contrastive_crop:ContrastiveCrop",
     "simccrop": "pairgen.crops.contrastive_crop:SimCCrop",
     "object": "pairgen.crops.object_centric:ObjectCrop",
+    "shared_object": "pairgen.crops.shared_object:SharedObjectCrop",
 })
 
 #: View ops (:class:`pairgen.ops.view_op.ViewOp`) by their ``name``.

@@ -9,7 +9,7 @@ import torch
 
 from pairgen.batch import ImageBatch
 from pairgen.crops import CropSampler, RandomResizedCrop, crop_from_dict
-from pairgen.ops.flip import Flip
+from pairgen.ops.flip import folded_flips
 from pairgen.ops.fusion import fold_normalize, run_steps
 from pairgen.ops.normalize import Normalize
 from pairgen.ops.resized_crop import resized_crop
@@ -66,10 +66,7 @@ class ViewSpec:
     @property
     def folded_flips(self) -> int:
         """How many leading ops are flips folded into the crop kernel."""
-        count = 0
-        while count < len(self.ops) and isinstance(self.ops[count], Flip):
-            count += 1
-        return count
+        return folded_flips(self.ops)
 
     def sample(self, batch: ImageBatch, seeds: torch.Tensor, previous: list[ViewParams] = ()) -> ViewParams:
         """Draw this view's params for every sample, from the ``(B,)`` int64 ``seeds``."""

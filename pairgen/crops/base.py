@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from pairgen.batch import ImageBatch
     from pairgen.params import ViewParams
 
+
 class CropSampler(ABC):
     """Draws one crop box per sample, vectorised over the batch.
 

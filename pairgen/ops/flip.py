@@ -9,6 +9,14 @@ import torch
 from pairgen.ops.view_op import ViewOp, check_probability, coin
 
 
+def folded_flips(ops) -> int:
+    """How many leading ``ops`` are flips, which the engine folds into the crop (``ViewParams.flip``)."""
+    count = 0
+    while count < len(ops) and isinstance(ops[count], Flip):
+        count += 1
+    return count
+
+
 @dataclass(frozen=True)
 class Flip(ViewOp):
     """Mirror a view left-right with probability ``p``.
@@ -38,6 +46,9 @@ class Flip(ViewOp):
 
     def apply_to_maps(self, maps, params):
         return self.apply(maps, params)
+
+    def points_to_input(self, points, params):
+        return self.apply_to_points(points, params)  # a mirror is its own inverse
 
     def apply_to_points(self, points, params):
         width = params["width"].to(points.dtype)[:, None]

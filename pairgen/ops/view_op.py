@@ -10,8 +10,8 @@ draws them from per-sample seeds, ``apply`` renders them on float views in
 ops that are affine maps of RGB return :class:`~pairgen.ops.fusion.AffineStep`\\ s,
 which the engine fuses with their neighbours into one per-sample map; every other
 op is one :class:`~pairgen.ops.fusion.PixelStep` (its ``apply``). Geometric ops also
-move per-pixel maps (``apply_to_maps``) and points (``apply_to_points``), so masks,
-boxes and the correspondence between views follow.
+move per-pixel maps (``apply_to_maps``) and points (``apply_to_points``, and back with
+``points_to_input``), so masks, boxes and the correspondence between views follow.
 """
 
 from __future__ import annotations
@@ -62,6 +62,13 @@ class ViewOp(ABC):
 
     def apply_to_points(self, points: torch.Tensor, params: dict[str, torch.Tensor]) -> torch.Tensor:
         """Move ``(B, N, 2)`` view pixel coordinates ``(x, y)`` (identity unless geometric)."""
+        return points
+
+    def points_to_input(self, points: torch.Tensor, params: dict[str, torch.Tensor]) -> torch.Tensor:
+        """Move ``(B, N, 2)`` output view coordinates back to the op's input view, the
+        inverse of :meth:`apply_to_points` (identity unless geometric)."""
+        if self.geometric:
+            raise NotImplementedError(f"geometric op {self.name!r} must implement points_to_input")
         return points
 
     def to_dict(self) -> dict:
