@@ -32,8 +32,11 @@ def register(subparsers) -> None:
     parser.add_argument("--limit", type=int, default=None, help="scan at most N items")
     parser.add_argument("--shard", default=None, metavar="I/N",
                         help="scan only items I modulo N (0 <= I < N); merge with pairgen diagnose-merge")
-    parser.add_argument("--saliency", default="boundary_contrast", choices=("boundary_contrast", "spectral_residual"),
-                        help="object proxy's saliency (default: boundary_contrast)")
+    parser.add_argument("--backbone", default=None, choices=("efficientnet_lite0",),
+                        help="add a pretrained backbone's cue to the centricity verdicts (needs its weights package)")
+    parser.add_argument("--centricity-labels", default=None, metavar="CSV",
+                        help="known object-/scene-centric labels (file + object_centric/scene_centric/centricity "
+                             "columns): report the verdicts' balanced accuracy")
     parser.add_argument("--masks", default=None, metavar="DIR", help="sidecar masks mirroring the image folder")
     parser.add_argument("--pairs-per-image", type=int, default=16, help="Monte-Carlo pairs per image (default 16)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the Monte-Carlo pairs")
@@ -47,11 +50,13 @@ def run(args) -> int:
 
     try:
         conditions = parse_conditions(args.fail_on)
-        report = diagnose(args.path, out=args.out, recipe=args.recipe, batch_size=args.batch_size or 256,
+        report = diagnose(args.path, out=args.out, recipe=args.recipe,
+                          batch_size=256 if args.batch_size is None else args.batch_size,
                           workers=args.workers, limit=args.limit, shard=args.shard, cache=not args.no_cache,
-                          progress=not args.quiet, html=not args.no_html, saliency=args.saliency, mask_dir=args.masks,
+                          progress=not args.quiet, html=not args.no_html, backbone=args.backbone,
+                          centricity_labels=args.centricity_labels, mask_dir=args.masks,
                           pairs_per_image=args.pairs_per_image, seed=args.seed)
-    except (ValueError, TypeError) as err:
+    except (ValueError, TypeError, ImportError) as err:
         print(f"pairgen diagnose: error: {err}", file=sys.stderr)
         return 2
     return finish(report, args.out, conditions)

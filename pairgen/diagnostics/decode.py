@@ -171,7 +171,7 @@ def _eight_bit_rgb(image: Image.Image, side: int, notes: list[str]) -> np.ndarra
     target = "L" if mode in ("1", "L", "LA", "La") else "RGB"
     image = image.convert(target) if image.mode != target else image
     array = np.asarray(image)
-    array = _fit(array, side)
+    array = fit(array, side)
     return np.repeat(array[:, :, None], 3, axis=2) if array.ndim == 2 else np.ascontiguousarray(array)
 
 
@@ -204,11 +204,11 @@ def _array_rgb(array: np.ndarray, side: int) -> np.ndarray:
         out = np.clip(np.rint(array.astype(np.float32) * scale), 0, 255).astype(np.uint8)
     else:
         out = np.clip(np.rint(np.nan_to_num(array.astype(np.float32)) * 255.0), 0, 255).astype(np.uint8)
-    out = _fit(np.ascontiguousarray(out), side)
+    out = fit(np.ascontiguousarray(out), side)
     return np.repeat(out[:, :, None], 3, axis=2) if out.ndim == 2 else out
 
 
-def _fit(array: np.ndarray, side: int) -> np.ndarray:
+def fit(array: np.ndarray, side: int) -> np.ndarray:
     """Shrink so that the longest side is at most ``side`` (never enlarges)."""
     height, width = array.shape[:2]
     longest = max(height, width)
