@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import time
@@ -21,12 +22,14 @@ SECTIONS = ("inventory", "centricity", "pair_quality", "duplicates", "labels", "
 
 
 def build_photo_folder(root: Path) -> None:
-    """Two classes of real photos, one exact copy, one resized+recompressed copy and an empty file."""
+    """Two classes of real photos, two exact copies (one under the other label), one resized+recompressed
+    copy and an empty file."""
     for i, name in enumerate(PHOTOS):
         folder = root / ("indoor" if i % 2 else "outdoor")
         folder.mkdir(parents=True, exist_ok=True)
         (folder / f"{name}.jpg").write_bytes(jpeg_bytes(photo(name)))
     (root / "outdoor" / "astronaut_copy.jpg").write_bytes((root / "outdoor" / "astronaut.jpg").read_bytes())
+    (root / "indoor" / "astronaut_again.jpg").write_bytes((root / "outdoor" / "astronaut.jpg").read_bytes())
     chelsea = photo("chelsea")
     small = cv2.resize(chelsea, (chelsea.shape[1] // 2, chelsea.shape[0] // 2), interpolation=cv2.INTER_AREA)
     (root / "indoor" / "chelsea_small.jpg").write_bytes(jpeg_bytes(small, quality=60))
@@ -51,11 +54,26 @@ def test_report_sections_schema_and_duplicates(full_report, photo_folder):
     on_disk = json.loads((out / "report.json").read_text())
     assert on_disk["schema_version"] == SCHEMA_VERSION == report["schema_version"]
     assert all(section in on_disk for section in SECTIONS)
-    assert report["inventory"]["readable"] == len(PHOTOS) + 2 and report["inventory"]["bad"] == 1
+    assert report["inventory"]["readable"] == len(PHOTOS) + 3 and report["inventory"]["bad"] == 1
     names = lambda groups: sorted(sorted(Path(p).name for p in g) for g in groups)  # noqa: E731
-    assert names(report["duplicates"]["exact"]["listed"]) == [["astronaut.jpg", "astronaut_copy.jpg"]]
-    assert names(report["duplicates"]["near"]["listed"]) == [["astronaut.jpg", "astronaut_copy.jpg"],
-                                                             ["chelsea.jpg", "chelsea_small.jpg"]]
+    dup = report["duplicates"]
+    assert names(dup["exact"]["listed"]) == [["astronaut.jpg", "astronaut_again.jpg", "astronaut_copy.jpg"]]
+    # Exact copies are one image to the near-duplicate search: they are not counted again.
+    assert names(dup["near"]["listed"]) == [["chelsea.jpg", "chelsea_small.jpg"]]
+    [conflict] = dup["label_conflicts"]["listed"]
+    assert conflict["labels"] == ["indoor", "outdoor"] and len(conflict["images"]) == 3
+    rows = list(csv.DictReader(open(out / "duplicates.csv")))
+    groups = {}
+    for row in rows:
+        groups.setdefault((row["group"], row["kind"]), []).append(Path(row["path"]).name)
+    assert sorted((kind, sorted(v)) for (_, kind), v in groups.items()) == [
+        ("exact", ["astronaut.jpg", "astronaut_again.jpg", "astronaut_copy.jpg"]),
+        ("near", ["chelsea.jpg", "chelsea_small.jpg"])]
+    # Every copy is a false negative of the others: group sizes 3 and 2 among the readable images.
+    n = report["inventory"]["readable"]
+    assert dup["false_negatives"]["fraction_of_negatives"] == pytest.approx((3 * 2 + 2 * 1) / (n * (n - 1)))
+    assert any("negative_mask(groups=" in r["text"] for r in report["recommendations"])
+    assert any(r["topic"] == "labels" and "conflict" in r["text"] for r in report["recommendations"])
     assert set(report["labels"]["counts"]) == {"indoor", "outdoor"}
     assert set(report["pair_quality"]) == {"simclr"}
     assert 0 < report["pair_quality"]["simclr"]["object_sharing_rate"] < 1
@@ -63,6 +81,11 @@ def test_report_sections_schema_and_duplicates(full_report, photo_folder):
     page = (out / "report.html").read_text()
     assert page.count("data:image/png;base64,") >= 5 and "http" not in page.replace("http-equiv", "")
     assert "broken.jpg" in page and "empty file" in page
+    # Thumbnails for the findings: most scene-centric, worst pairs (boxes drawn), grayscale, duplicates.
+    for heading in ("Most scene-centric images", "Worst pairs of", "Grayscale images", "Label conflicts"):
+        assert heading in page
+    assert page.count("data:image/jpeg;base64,") >= 8 + len(report["pair_quality"]["simclr"]["worst_pairs"])
+    assert "negative_mask(groups=groups)" in page
 
 
 def test_shards_merge_to_the_full_scan(full_report, photo_folder, tmp_path):
@@ -111,6 +134,14 @@ def test_cli_exit_codes(photo_folder, tmp_path, capsys):
     assert main(["diagnose", str(tmp_path / "missing"), "--out", out, "--quiet"]) == 2
     assert main(base + ["--shard", "3/2"]) == 2
     assert main(base + ["--recipe", "no-such-recipe"]) == 2
+    capsys.readouterr()
+    for bad in (["--batch-size", "0"], ["--pairs-per-image", "0"], ["--workers", "-1"], ["--limit", "-3"]):
+        assert main(base + bad) == 2
+        err = capsys.readouterr().err.strip()
+        assert len(err.splitlines()) == 1 and bad[0].lstrip("-").replace("-", "_") in err, err
+    (tmp_path / "empty").mkdir()
+    assert main(["diagnose", str(tmp_path / "empty"), "--out", out, "--quiet"]) == 2
+    assert "no images found" in capsys.readouterr().err
     shards = []
     for i in range(2):
         shards.append(str(tmp_path / f"s{i}"))

@@ -1,9 +1,10 @@
-"""Everything measured on a batch of images: decode, hash, saliency, pairs and statistics.
+"""Everything measured on a batch of images: decode, then every section's ``measure``.
 
-:func:`analyse_batch` is what a scan worker runs. It never raises: a failure
+:func:`analyse_batch` is what a scan worker (or a Ray task) runs. It never raises: a failure
 becomes a ``"bad"`` record with the reason, and a file that does not claim to be an
 image (no image extension) and is not one becomes ``"skipped"``. Saliency and the
-recipes' crop boxes are computed for the whole batch in one call each.
+recipes' crop boxes are computed for the whole batch in one call each (see
+:mod:`pairgen.diagnostics.section`).
 
 Example:
     >>> from pairgen.diagnostics.inputs import Item
@@ -24,12 +25,19 @@ import torch
 from pairgen.random import derive_seeds
 
 from . import hashing
-from .centricity import SIDE, centricity_cues, object_centric, scene_saliency, scene_score
-from .decode import ANALYSIS_SIDE, DEFAULT_MAX_PIXELS, BadImage, Decoded, decode_bytes, decode_object, fit
+from .decode import (
+    ANALYSIS_SIDE,
+    DEFAULT_MAX_PIXELS,
+    BadImage,
+    Decoded,
+    decode_bytes,
+    decode_object,
+    fit,
+)
 from .inputs import Item, load_dataset_item
 from .pair_quality import RecipePairs, resolve_recipes
 from .records import ImageRecord
-from .shortcuts import shortcut_features
+from .section import Measured
 
 #: Version of the per-image analysis; cached records of another version are rescanned.
 ANALYSIS_VERSION = 2
@@ -152,34 +160,16 @@ def _load_file(item: Item, settings: ScanSettings) -> tuple[Decoded, str, object
 
 
 def _measure(batch: list[_Loaded], settings: ScanSettings) -> None:
-    small = [fit(one.decoded.rgb, settings.side) for one in batch]  # the analysis image
-    sidecars = [None if one.sidecar is None else _sidecar_map(one.sidecar) for one in batch]
-    computed = [i for i, s in enumerate(sidecars) if s is None]
-    maps = dict(zip(computed, scene_saliency([small[i] for i in computed])))
-    backbone = settings.backbone(small) if settings.backbone is not None else [None] * len(batch)
-    for i, (one, rgb) in enumerate(zip(batch, small)):
-        record = one.record
+    from .sections import SECTIONS
+
+    measured = []
+    for one in batch:
+        rgb = fit(one.decoded.rgb, settings.side)
         gray = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
-        record.dhash = f"{hashing.dhash(gray):016x}"
-        record.phash = f"{hashing.phash(gray):016x}"
-        for name, value in shortcut_features(rgb, gray, one.decoded.gray_source).items():
-            setattr(record, name, value)
-        grid = maps[i] if sidecars[i] is None else cv2.resize(sidecars[i], (SIDE, SIDE), interpolation=cv2.INTER_AREA)
-        cues = centricity_cues(grid, backbone[i])
-        record.salient_fraction, record.components = cues.salient_fraction, cues.components
-        record.centroid_x, record.centroid_y = cues.centroid or (None, None)
-        record.dominant_share, record.spread, record.centre_distance = (cues.dominant_share, cues.spread,
-                                                                         cues.centre_distance)
-        record.backbone_fraction = cues.backbone_fraction
-        record.scene_score = scene_score(cues)
-        record.object_centric = object_centric(cues)
-    seeds = pair_seeds([one.record.key for one in batch], settings.pairs_per_image, settings.seed)
-    seeds = seeds.reshape(len(batch), settings.pairs_per_image)
-    sizes = [(one.decoded.width, one.decoded.height) for one in batch]
-    for name, pairs in settings.samplers:
-        measured = pairs([one.decoded.rgb for one in batch], sidecars, sizes, seeds)
-        for one, (rate, iou) in zip(batch, measured):
-            one.record.pairs[name] = [rate, iou]
+        saliency = None if one.sidecar is None else _sidecar_map(one.sidecar)
+        measured.append(Measured(one.record, one.decoded, rgb, gray, saliency))
+    for section in SECTIONS:
+        section.measure(measured, settings)
 
 
 def pair_seeds(keys: list[str], pairs: int, seed: int) -> np.ndarray:

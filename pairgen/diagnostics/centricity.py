@@ -45,6 +45,10 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from .examples import Examples
+from .page import escape, gallery, img, pct, table
+from .plots import ORANGE, encode, figure, stairs
+from .section import Measured, Section
 from .streaming import Histogram, Moments, linear_edges
 
 #: Side of the saliency grid the cues are measured on.
@@ -175,11 +179,13 @@ class CentricityStats:
         self.images = 0
         self.with_backbone = 0
         self.per_class: dict[str, list[int]] = {}
+        self.most_scene = Examples()
 
     def add(self, record) -> None:
         if record.status != "ok" or record.object_centric is None:
             return
         self.images += 1
+        self.most_scene.add(record.scene_score, record, score=record.scene_score)
         self.object_centric += record.object_centric
         self.with_backbone += record.backbone_fraction is not None
         self.fraction.add(record.salient_fraction)
@@ -194,7 +200,7 @@ class CentricityStats:
             counts[0] += record.object_centric
             counts[1] += 1
 
-    def result(self) -> dict:
+    def result(self, settings: dict | None = None) -> dict:
         located = int(self.heatmap.sum())
         third = HEATMAP_SIDE // 3
         central = int(self.heatmap[third:HEATMAP_SIDE - third, third:HEATMAP_SIDE - third].sum())
@@ -213,7 +219,84 @@ class CentricityStats:
                 "central_area": central_area,
             },
             "per_class_object_centric_fraction": {k: v[0] / v[1] for k, v in sorted(self.per_class.items())},
+            "most_scene_centric": self.most_scene.result(),
         }
+
+
+class CentricitySection(Section):
+    """Object- or scene-centric, per image and for the dataset; the centre bias."""
+
+    name = "centricity"
+
+    def measure(self, batch: list[Measured], settings) -> None:
+        computed = [i for i, one in enumerate(batch) if one.saliency is None]
+        maps = dict(zip(computed, scene_saliency([batch[i].rgb for i in computed])))
+        backbone = settings.backbone([one.rgb for one in batch]) if settings.backbone is not None else None
+        for i, one in enumerate(batch):
+            grid = maps[i] if one.saliency is None else cv2.resize(one.saliency, (SIDE, SIDE),
+                                                                    interpolation=cv2.INTER_AREA)
+            cues = centricity_cues(grid, None if backbone is None else backbone[i])
+            record = one.record
+            record.salient_fraction, record.components = cues.salient_fraction, cues.components
+            record.centroid_x, record.centroid_y = cues.centroid or (None, None)
+            record.dominant_share, record.spread = cues.dominant_share, cues.spread
+            record.centre_distance, record.backbone_fraction = cues.centre_distance, cues.backbone_fraction
+            record.scene_score = scene_score(cues)
+            record.object_centric = object_centric(cues)
+
+    def stats(self, settings: dict) -> CentricityStats:
+        return CentricityStats()
+
+    def html(self, cen: dict, report: dict, preview) -> str:
+        if not cen["images"]:
+            return ""
+        bias = cen["centre_bias"]
+        text = (f"<p><b>{escape(cen['verdict'])}</b>: {pct(cen['object_centric_fraction'])} of images are "
+                f"object-centric (cues: {escape(cen['cues'])}; a logistic score of the largest salient component's "
+                f"share, the salient spread, area and centre distance, calibrated on labelled photos). Salient "
+                f"area {pct(cen['salient_fraction']['mean'])} of the image on average; "
+                f"{pct(bias['central_fraction'])} of saliency centroids fall in the central "
+                f"{pct(bias['central_area'])} of the frame (centre bias).</p>")
+        parts = [f"<section><h2>Object-centricity</h2>{text}"]
+        if "agreement" in cen:
+            parts.append(_agreement_html(cen["agreement"]))
+        parts.append(img(_figure(cen), "centricity"))
+        if cen["most_scene_centric"]:
+            parts.append("<h3>Most scene-centric images</h3>"
+                         + gallery(preview, cen["most_scene_centric"], lambda x: f"score {x['score']:+.1f}"))
+        parts.append("</section>")
+        return "".join(parts)
+
+
+SECTION = CentricitySection()
+
+
+def _agreement_html(agree: dict) -> str:
+    c = agree["confusion"]
+    rows = [["truth: object-centric", str(c["object"]["object"]), str(c["object"]["scene"])],
+            ["truth: scene-centric", str(c["scene"]["object"]), str(c["scene"]["scene"])]]
+    return (f"<p>Against the {agree['images']} supplied labels: balanced accuracy "
+            f"<b>{pct(agree['balanced_accuracy'], 1)}</b>.</p>"
+            + table(["", "verdict: object-centric", "verdict: scene-centric"], rows, "kv"))
+
+
+def _figure(centricity: dict) -> str:
+    fig, (a, b, c) = figure(3, height=3.0)
+    stairs(a, centricity["salient_fraction"]["histogram"], "Salient-area fraction", "fraction of image")
+    counts = centricity["components_histogram"]
+    b.bar(range(len(counts)), counts, color=ORANGE)
+    b.set_xticks(range(len(counts)), [str(i) for i in range(len(counts) - 1)] + ["10+"], fontsize=8)
+    b.set_title("Salient components per image", fontsize=10)
+    b.set_xlabel("components (>= 1% of image)", fontsize=9)
+    b.tick_params(labelsize=8)
+    heat = np.asarray(centricity["centroid_heatmap"], dtype=float)
+    shown = c.imshow(heat, extent=(0, 1, 1, 0), cmap="magma", interpolation="nearest")
+    c.set_title("Saliency centroids (centre bias)", fontsize=10)
+    c.set_xlabel("x / width", fontsize=9)
+    c.set_ylabel("y / height", fontsize=9)
+    c.tick_params(labelsize=8)
+    fig.colorbar(shown, ax=c, fraction=0.046, pad=0.04).ax.tick_params(labelsize=7)
+    return encode(fig)
 
 
 def agreement(records, labels: dict[str, bool]) -> dict:

@@ -32,7 +32,12 @@ import math
 
 import numpy as np
 
+from .examples import Examples
+from .page import escape, gallery, img, num, pct, table
+from .plots import BLUE, GRAY, ORANGE, encode, figure
+from .section import Measured, Section, add
 from .streaming import Histogram, Moments, linear_edges
+from .thresholds import HIGH_IOU, LOW_SHARING, OBJECT_CENTRIC_MAJORITY
 
 #: Object pixels / crop area at or above which a crop shows the object.
 MIN_OBJECT_IN_CROP = 0.2
@@ -93,8 +98,11 @@ class RecipePairs:
         return torch.stack(drawn, 1).double(), batch
 
     def __call__(self, images: list[np.ndarray], saliency: list, sizes: list[tuple[int, int]],
-                 seeds: np.ndarray) -> list[tuple[float | None, float]]:
-        """``[(object-sharing rate or None without an object, mean view IoU)]`` per image.
+                 seeds: np.ndarray) -> list[tuple[float | None, float, list | None]]:
+        """``[(object-sharing rate or None without an object, mean view IoU, a failing pair)]`` per image.
+
+        The failing pair is the two source-pixel boxes of the first pair that does not
+        share the object (None when every pair shares it or there is no object).
 
         Args:
             images: uint8 RGB arrays, each the source image or a copy shrunk to at most ``max_side``.
@@ -115,10 +123,17 @@ class RecipePairs:
         boxes, batch = self.boxes(batch, seeds)
         n, pairs = boxes.shape[:2]
         shown = shows_object(salient_regions(batch), boxes.reshape(n, pairs * 2, 4)).reshape(n, pairs, 2)
-        rates = shown.all(-1).double().mean(1)
+        shared = shown.all(-1)
+        rates = shared.double().mean(1)
         iou = box_iou(boxes[:, :, 0], boxes[:, :, 1]).mean(1)
         empty = salient_regions(batch).empty
-        return [(None if bool(e) else float(r), float(i)) for r, i, e in zip(rates, iou, empty)]
+        out = []
+        for i in range(n):
+            failing = torch.nonzero(~shared[i]).flatten()
+            example = None if bool(empty[i]) or not len(failing) else np.round(
+                boxes[i, int(failing[0])].numpy(), 1).tolist()
+            out.append((None if bool(empty[i]) else float(rates[i]), float(iou[i]), example))
+        return out
 
 
 def shows_object(regions, boxes):
@@ -157,10 +172,14 @@ class PairQualityStats:
         self._sharing_hist: dict[str, Histogram] = {}
         self._iou: dict[str, Moments] = {}
         self._no_object: dict[str, int] = {}
+        self._worst: dict[str, Examples] = {}
 
     def add(self, record) -> None:
         if record.status != "ok":
             return
+        for name, boxes in (record.pair_examples or {}).items():
+            self._worst.setdefault(name, Examples(lowest=True)).add(record.pairs[name][0], record, boxes=boxes,
+                                                                     rate=record.pairs[name][0])
         for name, (rate, iou) in record.pairs.items():
             if name not in self._iou:
                 self._sharing[name], self._iou[name], self._no_object[name] = Moments(), Moments(), 0
@@ -172,7 +191,8 @@ class PairQualityStats:
                 self._sharing[name].add(rate)
                 self._sharing_hist[name].add(rate)
 
-    def result(self, pairs_per_image: int) -> dict:
+    def result(self, settings: dict) -> dict:
+        pairs_per_image = settings["pairs_per_image"]
         out = {}
         for name in self._iou:
             sharing = self._sharing[name]
@@ -185,5 +205,110 @@ class PairQualityStats:
                 "images_without_object": self._no_object[name],
                 "pairs": sharing.count * pairs_per_image,
                 "per_image_rate_histogram": self._sharing_hist[name].to_dict(),
+                "worst_pairs": self._worst[name].result() if name in self._worst else [],
             }
         return out
+
+
+class PairQualitySection(Section):
+    """Training's own pairs per recipe: object-sharing rate, view IoU, the worst pairs drawn."""
+
+    name = "pair_quality"
+
+    def measure(self, batch: list[Measured], settings) -> None:
+        from .analysis import pair_seeds
+
+        seeds = pair_seeds([one.record.key for one in batch], settings.pairs_per_image, settings.seed)
+        seeds = seeds.reshape(len(batch), settings.pairs_per_image)
+        sizes = [(one.decoded.width, one.decoded.height) for one in batch]
+        for index, (name, pairs) in enumerate(settings.samplers):
+            measured = pairs([one.decoded.rgb for one in batch], [one.saliency for one in batch], sizes, seeds)
+            for one, (rate, iou, example) in zip(batch, measured):
+                one.record.pairs[name] = [rate, iou]
+                if index == 0 and example is not None:  # the chosen recipe's: the report draws them
+                    one.record.pair_examples = {name: example}
+
+    def stats(self, settings: dict) -> PairQualityStats:
+        return PairQualityStats()
+
+    def html(self, result: dict, report: dict, preview) -> str:
+        return _html(result, preview)
+
+    def recommend(self, result: dict, report: dict) -> list[dict]:
+        out: list[dict] = []
+        _advice(report["centricity"], result, report["settings"]["recipes"], out)
+        return out
+
+
+SECTION = PairQualitySection()
+
+
+def _html(pq: dict, preview) -> str:
+    if not pq:
+        return ""
+    rows = [[f"<code>{escape(n)}</code>", pct(v["object_sharing_rate"], 1), num(v["standard_error"], 3),
+             num(v["mean_iou"]), f"{v['pairs']:,}", f"{v['images_without_object']:,}"] for n, v in pq.items()]
+    summary = table(["recipe", "object-sharing rate", "std. error", "mean view IoU", "pairs",
+                     "images without salient object"], rows)
+    text = ("<p>Training's own pairs (each recipe's <code>PairSampler</code> on its canvas, with its saliency), "
+            "Monte-Carlo pairs per image, the salient region standing in for the object: a view shows the "
+            "object when it is &ge; 20% of the crop or the crop holds &ge; 50% of it; a pair shares it when both "
+            "views show it. Lower IoU means more diverse views.</p>")
+    parts = [f"<section><h2>Pair quality</h2>{text}{summary}{img(_figure(pq), 'pairs')}"]
+    for name, result in pq.items():
+        if result["worst_pairs"]:
+            parts.append(f"<h3>Worst pairs of <code>{escape(name)}</code> (a pair that misses the object; "
+                         "view 1 red, view 2 blue)</h3>"
+                         + gallery(preview, result["worst_pairs"], lambda x: f"{x['rate']:.0%} of pairs share it"))
+    parts.append("</section>")
+    return "".join(parts)
+
+
+def _figure(pair_quality: dict) -> str:
+    fig, (a, b) = figure(2, height=2.8)
+    names = list(pair_quality)
+    rates = [pair_quality[n]["object_sharing_rate"] or 0.0 for n in names]
+    ious = [pair_quality[n]["mean_iou"] or 0.0 for n in names]
+    x = np.arange(len(names))
+    a.bar(x - 0.2, rates, 0.4, label="object-sharing rate", color=BLUE)
+    a.bar(x + 0.2, ious, 0.4, label="mean view IoU", color=ORANGE)
+    a.set_xticks(x, names, fontsize=9)
+    a.set_ylim(0, 1)
+    a.legend(fontsize=8, loc="upper right")
+    a.set_title("Pairs per recipe", fontsize=10)
+    a.tick_params(labelsize=8)
+    for name, color in zip(names, (BLUE, ORANGE, GRAY)):
+        hist = pair_quality[name]["per_image_rate_histogram"]
+        b.stairs(hist["counts"], hist["edges"], label=name, color=color, linewidth=1.8)
+    b.set_title("Per-image object-sharing rate", fontsize=10)
+    b.set_xlabel("fraction of an image's pairs that share the object", fontsize=9)
+    b.set_ylabel("images", fontsize=9)
+    b.legend(fontsize=8)
+    b.tick_params(labelsize=8)
+    return encode(fig)
+
+
+def _advice(centricity: dict, pairs: dict, recipes: list[str], out: list) -> None:
+    share = centricity.get("object_centric_fraction")
+    simclr = pairs.get("simclr", {}).get("object_sharing_rate")
+    if share is None:
+        return
+    because = f"{share:.0%} of images object-centric" + (f"; simclr pairs share the object {simclr:.0%} of the time"
+                                                         if simclr is not None else "")
+    if share < OBJECT_CENTRIC_MAJORITY or (simclr is not None and simclr < LOW_SHARING):
+        add(out, "recipe", "Random resized crops will often show different objects in the two views: use a "
+             "saliency-constrained recipe (`cast`) or raise the minimum crop scale (e.g. 0.3-0.5) "
+             "(Purushwalkam & Gupta, NeurIPS 2020; Mishra et al., CAST, 2021).", because)
+    else:
+        add(out, "recipe", "The data is object-centric and random resized crops keep the object in most pairs: "
+             "`simclr`-style crops suit it.", because)
+    for name in recipes:
+        if name == "simclr" or name not in pairs:
+            continue
+        rate, iou = pairs[name]["object_sharing_rate"], pairs[name]["mean_iou"]
+        if rate is not None and simclr is not None:
+            add(out, "recipe", f"`{name}` keeps the object in both views in {rate:.0%} of pairs against "
+                 f"{simclr:.0%} for `simclr`.", f"Monte-Carlo over {pairs[name]['pairs']} pairs")
+        if iou is not None and iou > HIGH_IOU:
+            add(out, "recipe", f"`{name}`'s two views overlap a lot (mean IoU {iou:.2f}); widen its crop scale "
+                 "range so the views differ enough to teach invariance.", f"mean IoU {iou:.2f} > {HIGH_IOU}")

@@ -20,17 +20,17 @@ from pathlib import Path
 
 from .. import __version__
 from .aggregate import Aggregate
-from .centricity import agreement, read_centricity_labels
 from .analysis import ScanSettings
 from .cache import RecordCache
+from .centricity import agreement, read_centricity_labels
 from .decode import DEFAULT_MAX_PIXELS, decode_object
 from .hashing import NEAR_DUPLICATE_DISTANCE
 from .inputs import DatasetSource, load_dataset_item, open_source
 from .pair_quality import resolve_recipes
-from .recommend import recommendations
 from .records import ImageRecord, finite_json
 from .report import SCHEMA_VERSION, write_report
 from .scan import DEFAULT_ITEM_TIMEOUT, default_workers, parse_shard, scan
+from .sections import recommendations
 
 RECORDS_FILE = "records.jsonl"
 CACHE_FILE = "cache.sqlite"
@@ -98,7 +98,8 @@ def diagnose(data, out: str | os.PathLike = "report", recipe="simclr", batch_siz
     record_cache = None
     if cache and source.cacheable:
         record_cache = RecordCache(folder / CACHE_FILE if cache is True else cache, settings.fingerprint())
-    aggregate = Aggregate(near_duplicate_distance)
+    report_settings = _settings(settings, batch_size, near_duplicate_distance, f"{shard[0]}/{shard[1]}", limit)
+    aggregate = Aggregate(report_settings)
     start = time.perf_counter()
     records = scan(source, settings, workers=workers, cache=record_cache, shard=shard, limit=limit,
                    progress=progress, item_timeout=item_timeout)
@@ -110,7 +111,7 @@ def diagnose(data, out: str | os.PathLike = "report", recipe="simclr", batch_siz
     seconds = time.perf_counter() - start
     meta = {
         "source": str(data) if isinstance(data, (str, os.PathLike)) else f"{type(data).__name__} (Python dataset)",
-        "settings": _settings(settings, batch_size, near_duplicate_distance, f"{shard[0]}/{shard[1]}", limit),
+        "settings": report_settings,
         "timing": {"seconds": seconds, "items": items, "items_per_second": items / seconds if seconds > 0 else 0.0,
                    "cache_hits": record_cache.hits if record_cache else 0, "workers": workers},
     }
@@ -148,8 +149,10 @@ def merge(shard_dirs: list[str | os.PathLike], out: str | os.PathLike = "report"
     for folder, meta in zip(shard_dirs, metas):
         if meta["settings"]["fingerprint"] != first["fingerprint"] or meta["source"] != metas[0]["source"]:
             raise ValueError(f"shard {str(folder)!r} was scanned from another source or with other settings")
-    batch_size = batch_size or first["batch_size"]
-    aggregate = Aggregate(first["near_duplicate_distance"])
+    if batch_size is not None:
+        _check_int("batch_size", batch_size, 2)
+    settings = first | {"batch_size": batch_size or first["batch_size"], "shard": None, "merged_shards": count}
+    aggregate = Aggregate(settings)
     folder = Path(out)
     folder.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
@@ -159,7 +162,7 @@ def merge(shard_dirs: list[str | os.PathLike], out: str | os.PathLike = "report"
     shard_seconds = sum(m["timing"]["seconds"] for m in metas)
     meta = {
         "source": metas[0]["source"],
-        "settings": first | {"batch_size": batch_size, "shard": None, "merged_shards": count},
+        "settings": settings,
         "timing": {"seconds": seconds, "items": items, "items_per_second": items / shard_seconds if shard_seconds else 0.0,
                    "cache_hits": sum(m["timing"]["cache_hits"] for m in metas), "shard_seconds": shard_seconds},
     }
@@ -175,11 +178,12 @@ def _finish(aggregate: Aggregate, meta: dict, folder: Path, html: bool, preview=
         "source": meta["source"],
         "settings": settings,
     }
-    report.update(aggregate.sections(settings["batch_size"], settings["pairs_per_image"]))
+    report.update(aggregate.sections())
     if "centricity_agreement" in meta:
         report["centricity"]["agreement"] = meta["centricity_agreement"]
     report["recommendations"] = recommendations(report)
     report["timing"] = meta["timing"]
+    aggregate.export(folder)
     write_report(report, folder, with_html=html, preview=preview)
     return report
 

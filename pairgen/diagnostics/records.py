@@ -45,6 +45,7 @@ class ImageRecord:
             low-level statistics a model can use as shortcuts (see ``shortcuts``).
         pairs: recipe name -> [object-sharing rate or None, mean view IoU] over the
             image's Monte-Carlo pairs (see ``pair_quality``).
+        pair_examples: the first recipe's name -> the two boxes of a pair that misses the object.
     """
 
     key: str
@@ -81,6 +82,7 @@ class ImageRecord:
     colourfulness: float | None = None
     mean_rgb: list[float] | None = None
     pairs: dict[str, list[float | None]] = field(default_factory=dict)
+    pair_examples: dict[str, list[list[float]]] | None = None
 
     def __post_init__(self) -> None:
         if self.status not in STATUSES:
