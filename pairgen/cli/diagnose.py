@@ -29,6 +29,10 @@ def register(subparsers) -> None:
     add_common(parser)
     parser.add_argument("--recipe", default="simclr", help="recipe whose pairs are measured next to simclr")
     parser.add_argument("--workers", type=int, default=None, help="decoding processes (default: all CPUs)")
+    parser.add_argument("--engine", default="local", choices=("local", "ray"),
+                        help="where the scan runs: local worker processes, or Ray Data (pip install 'pairgen[ray]')")
+    parser.add_argument("--ray-address", default=None, metavar="ADDRESS",
+                        help="Ray cluster address (default: a local Ray instance); e.g. auto, ray://head:10001")
     parser.add_argument("--limit", type=int, default=None, help="scan at most N items")
     parser.add_argument("--shard", default=None, metavar="I/N",
                         help="scan only items I modulo N (0 <= I < N); merge with pairgen diagnose-merge")
@@ -55,7 +59,8 @@ def run(args) -> int:
                           workers=args.workers, limit=args.limit, shard=args.shard, cache=not args.no_cache,
                           progress=not args.quiet, html=not args.no_html, backbone=args.backbone,
                           centricity_labels=args.centricity_labels, mask_dir=args.masks,
-                          pairs_per_image=args.pairs_per_image, seed=args.seed)
+                          pairs_per_image=args.pairs_per_image, seed=args.seed, engine=args.engine,
+                          ray_address=args.ray_address)
     except (ValueError, TypeError, ImportError) as err:
         print(f"pairgen diagnose: error: {err}", file=sys.stderr)
         return 2

@@ -152,10 +152,14 @@ def _load_file(item: Item, settings: ScanSettings) -> tuple[Decoded, str, object
         raise BadImage(f"file too large ({item.size:,} bytes > max_file_bytes {settings.max_file_bytes:,})")
     try:
         with open(item.path, "rb") as handle:
-            data = handle.read(settings.max_file_bytes + 1)
+            if item.offset is not None:  # a member of a tar shard
+                handle.seek(item.offset)
+                data = handle.read(item.size)
+            else:
+                data = handle.read(settings.max_file_bytes + 1)
     except OSError as err:
         raise BadImage(f"cannot read: {err.strerror or err}") from None
-    decoded = decode_bytes(data, name=item.path, max_pixels=settings.max_pixels, side=settings.canvas_side)
+    decoded = decode_bytes(data, name=item.key, max_pixels=settings.max_pixels, side=settings.canvas_side)
     return decoded, hashing.exact_hash(data), item.mask_path
 
 

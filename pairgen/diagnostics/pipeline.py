@@ -41,7 +41,8 @@ def diagnose(data, out: str | os.PathLike = "report", recipe="simclr", batch_siz
              cache: bool | str | os.PathLike = True, progress: bool = False, backbone: str | None = None,
              centricity_labels: str | os.PathLike | None = None, mask_dir: str | os.PathLike | None = None, pairs_per_image: int = 16, seed: int = 0,
              max_pixels: int = DEFAULT_MAX_PIXELS, near_duplicate_distance: int = NEAR_DUPLICATE_DISTANCE,
-             item_timeout: float = DEFAULT_ITEM_TIMEOUT, html: bool = True) -> dict:
+             item_timeout: float = DEFAULT_ITEM_TIMEOUT, html: bool = True, engine: str = "local",
+             ray_address: str | None = None) -> dict:
     """Diagnose a dataset for contrastive learning; write the report into ``out``.
 
     Args:
@@ -65,10 +66,15 @@ def diagnose(data, out: str | os.PathLike = "report", recipe="simclr", batch_siz
         near_duplicate_distance: Hamming radius of near duplicates (bits of 64).
         item_timeout: seconds a batch (then an item) may take before it is listed as timed out.
         html: also write ``report.html`` (the JSON is always written).
+        engine: ``"local"`` (forked worker processes) or ``"ray"`` (Ray Data, see ``ray_engine``;
+            the same per-image function and merge, so the same figures; no cache).
+        ray_address: the Ray cluster to use (default: start a local instance with ``workers`` CPUs).
 
     Returns:
         The report as a dict (the content of ``report.json``).
     """
+    if engine not in ("local", "ray"):
+        raise ValueError(f"engine must be 'local' or 'ray', got {engine!r}")
     _check_int("batch_size", batch_size, 2)
     _check_int("pairs_per_image", pairs_per_image, 1)
     _check_int("seed", seed, 0)
@@ -96,13 +102,19 @@ def diagnose(data, out: str | os.PathLike = "report", recipe="simclr", batch_siz
     folder = Path(out)
     folder.mkdir(parents=True, exist_ok=True)
     record_cache = None
-    if cache and source.cacheable:
+    if cache and source.cacheable and engine == "local":
         record_cache = RecordCache(folder / CACHE_FILE if cache is True else cache, settings.fingerprint())
     report_settings = _settings(settings, batch_size, near_duplicate_distance, f"{shard[0]}/{shard[1]}", limit)
     aggregate = Aggregate(report_settings)
     start = time.perf_counter()
-    records = scan(source, settings, workers=workers, cache=record_cache, shard=shard, limit=limit,
-                   progress=progress, item_timeout=item_timeout)
+    if engine == "ray":
+        from .ray_engine import ray_scan
+
+        records = ray_scan(source, settings, shard=shard, limit=limit, address=ray_address,
+                           num_cpus=max(1, workers))
+    else:
+        records = scan(source, settings, workers=workers, cache=record_cache, shard=shard, limit=limit,
+                       progress=progress, item_timeout=item_timeout)
     try:
         items = _stream_to_file(records, folder / RECORDS_FILE, aggregate)
     finally:
@@ -113,7 +125,7 @@ def diagnose(data, out: str | os.PathLike = "report", recipe="simclr", batch_siz
         "source": str(data) if isinstance(data, (str, os.PathLike)) else f"{type(data).__name__} (Python dataset)",
         "settings": report_settings,
         "timing": {"seconds": seconds, "items": items, "items_per_second": items / seconds if seconds > 0 else 0.0,
-                   "cache_hits": record_cache.hits if record_cache else 0, "workers": workers},
+                   "cache_hits": record_cache.hits if record_cache else 0, "workers": workers, "engine": engine},
     }
     if labels is not None:
         meta["centricity_agreement"] = agreement(_read_records(folder / RECORDS_FILE), labels)
