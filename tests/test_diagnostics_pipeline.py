@@ -147,8 +147,12 @@ def test_cli_exit_codes(photo_folder, tmp_path, capsys):
         shards.append(str(tmp_path / f"s{i}"))
         assert main(["diagnose", str(photo_folder), "--out", shards[-1], "--quiet", "--workers", "0",
                      "--shard", f"{i}/2", "--no-html"]) == 0
+    labels = tmp_path / "centricity.csv"
+    labels.write_text("file,centricity\ncoins.jpg,scene\nchelsea.jpg,object\nastronaut.jpg,object\n")
     assert main(["diagnose-merge", *shards, "--out", str(tmp_path / "m"), "--fail-on", "exact-duplicates",
-                 "--no-html"]) == 1
+                 "--no-html", "--centricity-labels", str(labels)]) == 1
+    agreement = json.loads((tmp_path / "m" / "report.json").read_text())["centricity"]["agreement"]
+    assert agreement["images"] == 3 and sum(sum(row.values()) for row in agreement["confusion"].values()) == 3
 
 
 class SlowDataset:

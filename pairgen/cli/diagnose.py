@@ -17,6 +17,9 @@ def add_common(parser) -> None:
     parser.add_argument("--batch-size", type=int, default=None,
                         help="batch size for the false-negative estimates (default: 256)")
     parser.add_argument("--no-html", action="store_true", help="write report.json only")
+    parser.add_argument("--centricity-labels", default=None, metavar="CSV",
+                        help="known object-/scene-centric labels (file + object_centric/scene_centric/centricity "
+                             "columns): report the verdicts' balanced accuracy and confusion matrix")
     parser.add_argument("--fail-on", default="", metavar="CONDITIONS",
                         help=f"comma-separated conditions that make the exit status 1: {', '.join(CONDITIONS)} "
                              "(some take a threshold, e.g. bad:10, false-negatives:0.9)")
@@ -38,9 +41,6 @@ def register(subparsers) -> None:
                         help="scan only items I modulo N (0 <= I < N); merge with pairgen diagnose-merge")
     parser.add_argument("--backbone", default=None, choices=("efficientnet_lite0",),
                         help="add a pretrained backbone's cue to the centricity verdicts (needs its weights package)")
-    parser.add_argument("--centricity-labels", default=None, metavar="CSV",
-                        help="known object-/scene-centric labels (file + object_centric/scene_centric/centricity "
-                             "columns): report the verdicts' balanced accuracy")
     parser.add_argument("--masks", default=None, metavar="DIR", help="sidecar masks mirroring the image folder")
     parser.add_argument("--pairs-per-image", type=int, default=16, help="Monte-Carlo pairs per image (default 16)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the Monte-Carlo pairs")

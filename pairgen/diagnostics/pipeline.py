@@ -133,7 +133,8 @@ def diagnose(data, out: str | os.PathLike = "report", recipe="simclr", batch_siz
 
 
 def merge(shard_dirs: list[str | os.PathLike], out: str | os.PathLike = "report",
-          batch_size: int | None = None, html: bool = True) -> dict:
+          batch_size: int | None = None, html: bool = True,
+          centricity_labels: str | os.PathLike | None = None) -> dict:
     """Merge the outputs of ``diagnose(..., shard="i/n")`` for all ``i`` into one report.
 
     The merged report equals the report of one full scan (timing aside): records are
@@ -144,6 +145,7 @@ def merge(shard_dirs: list[str | os.PathLike], out: str | os.PathLike = "report"
         out: output folder of the merged report.
         batch_size: batch size of the false-negative estimates (default: the shards').
         html: also write ``report.html``.
+        centricity_labels: as in :func:`diagnose`.
     """
     if not shard_dirs:
         raise ValueError("merge needs at least one shard folder")
@@ -172,12 +174,15 @@ def merge(shard_dirs: list[str | os.PathLike], out: str | os.PathLike = "report"
     items = _stream_to_file(heapq.merge(*streams, key=lambda r: r.ordinal), folder / RECORDS_FILE, aggregate)
     seconds = time.perf_counter() - start
     shard_seconds = sum(m["timing"]["seconds"] for m in metas)
+    labels = read_centricity_labels(centricity_labels) if centricity_labels is not None else None
     meta = {
         "source": metas[0]["source"],
         "settings": settings,
         "timing": {"seconds": seconds, "items": items, "items_per_second": items / shard_seconds if shard_seconds else 0.0,
                    "cache_hits": sum(m["timing"]["cache_hits"] for m in metas), "shard_seconds": shard_seconds},
     }
+    if labels is not None:
+        meta["centricity_agreement"] = agreement(_read_records(folder / RECORDS_FILE), labels)
     return _finish(aggregate, meta, folder, html)
 
 
