@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from diagnostics_data import photo
 from PIL import Image
 
-from diagnostics_data import photo
 from pairgen import PairSampler
 from pairgen.collate import collate_items
 from pairgen.diagnostics import diagnose
@@ -164,3 +164,16 @@ def test_backbone_verdicts_on_photos_dev(photos_dev, tmp_path):
     assert result["balanced_accuracy"] >= 0.85
     records = list(_read_records(tmp_path / RECORDS_FILE))
     assert all(0.0 < r.backbone_fraction <= 1.0 for r in records)
+
+
+def test_pair_statistics_against_a_given_mask():
+    from pairgen.diagnostics.pair_quality import pair_statistics
+
+    mask = np.zeros((128, 512), bool)
+    mask[:, :128] = True  # object on the left quarter of a 400x100 image (mask at another resolution)
+    left, right = [0, 0, 100, 100], [300, 0, 400, 100]
+    boxes = np.array([[left, left], [left, right], [right, right]], float)
+    rate, iou = pair_statistics(mask, 400, 100, boxes)
+    assert rate == pytest.approx(1 / 3)
+    assert iou == pytest.approx(2 / 3)
+    assert pair_statistics(np.zeros_like(mask), 400, 100, boxes)[0] is None

@@ -62,7 +62,8 @@ def test_report_sections_schema_and_duplicates(full_report, photo_folder):
     assert names(dup["near"]["listed"]) == [["chelsea.jpg", "chelsea_small.jpg"]]
     [conflict] = dup["label_conflicts"]["listed"]
     assert conflict["labels"] == ["indoor", "outdoor"] and len(conflict["images"]) == 3
-    rows = list(csv.DictReader(open(out / "duplicates.csv")))
+    with open(out / "duplicates.csv", newline="") as handle:
+        rows = list(csv.DictReader(handle))
     groups = {}
     for row in rows:
         groups.setdefault((row["group"], row["kind"]), []).append(Path(row["path"]).name)

@@ -147,6 +147,31 @@ def shows_object(regions, boxes):
     return shown & ~regions.empty.to(shown.device)[:, None]
 
 
+def pair_statistics(mask: np.ndarray, width: int, height: int, boxes) -> tuple[float | None, float]:
+    """(object-sharing rate or None for an empty mask, mean view IoU) of one image's pairs against a given mask.
+
+    Args:
+        mask: ``(h, w)`` bool object mask of any resolution (e.g. a ground-truth mask).
+        width, height: the source image's size, the boxes' frame.
+        boxes: ``(P, 2, 4)`` xyxy source-pixel boxes of ``P`` pairs.
+    """
+    import torch
+
+    from pairgen.batch import ImageBatch
+    from pairgen.crops.regions import salient_regions
+
+    h, w = mask.shape
+    batch = ImageBatch(images=torch.zeros((1, 3, h, w), dtype=torch.uint8),
+                       sizes=torch.tensor([[height, width]], dtype=torch.int64),
+                       scales=torch.tensor([[h / height, w / width]], dtype=torch.float32),
+                       saliency=torch.from_numpy(np.asarray(mask, np.float32))[None, None])
+    boxes = torch.as_tensor(np.asarray(boxes), dtype=torch.float64)
+    regions = salient_regions(batch)
+    shown = shows_object(regions, boxes.reshape(1, -1, 4)).reshape(-1, 2)
+    iou = float(box_iou(boxes[:, 0], boxes[:, 1]).mean())
+    return (None if bool(regions.empty[0]) else float(shown.all(-1).double().mean())), iou
+
+
 def box_iou(a, b):
     """IoU of matching boxes ``(..., 4)`` xyxy."""
     iw = (a[..., 2].minimum(b[..., 2]) - a[..., 0].maximum(b[..., 0])).clamp_min(0)
