@@ -17,6 +17,7 @@ import torch
 from PIL import Image
 
 from pairgen.batch import ImageBatch
+from pairgen.errors import InputError
 
 ITEM_KEYS = ("image", "saliency", "mask", "boxes", "label", "source", "time", "index")
 
@@ -29,7 +30,7 @@ def to_rgb_uint8(image: Any, name: str = "image") -> np.ndarray:
     ``[0, 1]``.
 
     Raises:
-        TypeError / ValueError naming ``name`` for anything else.
+        TypeError / InputError naming ``name`` for anything else.
     """
     if isinstance(image, Image.Image):
         if image.mode in ("I;16", "I;16B", "I;16L", "I"):
@@ -50,17 +51,17 @@ def to_rgb_uint8(image: Any, name: str = "image") -> np.ndarray:
     if image.ndim == 2:
         image = image[:, :, None]
     if image.ndim != 3 or image.shape[2] not in (1, 2, 3, 4) or 0 in image.shape[:2]:
-        raise ValueError(f"{name} must be HxW or HxWxC with C in 1-4 and non-empty sides, got shape {image.shape}")
+        raise InputError(f"{name} must be HxW or HxWxC with C in 1-4 and non-empty sides, got shape {image.shape}")
     if image.dtype == np.uint16:
         image = (image.astype(np.float64) / 65535.0)
     if image.dtype.kind == "f":
         if not np.isfinite(image).all():
-            raise ValueError(f"{name} has NaN or infinite values")
+            raise InputError(f"{name} has NaN or infinite values")
         image = np.clip(image * 255.0 + 0.5, 0, 255).astype(np.uint8)
     elif image.dtype == np.bool_:
         image = image.astype(np.uint8) * 255
     elif image.dtype != np.uint8:
-        raise ValueError(f"{name} must be uint8, uint16, bool or float, got {image.dtype}")
+        raise InputError(f"{name} must be uint8, uint16, bool or float, got {image.dtype}")
     channels = image.shape[2]
     if channels in (1, 2):
         image = np.repeat(image[:, :, :1], 3, axis=2)
@@ -78,7 +79,7 @@ def _to_map(value: Any, name: str) -> np.ndarray:
     value = np.asarray(value)
     value = value.squeeze()
     if value.ndim != 2:
-        raise ValueError(f"{name} must be a 2-D map (HxW, 1xHxW or HxWx1), got shape {np.shape(value)}")
+        raise InputError(f"{name} must be a 2-D map (HxW, 1xHxW or HxWx1), got shape {np.shape(value)}")
     return value.astype(np.float32)
 
 
@@ -145,7 +146,7 @@ def collate_items(items: Sequence[Any], max_side: int) -> ImageBatch:
         present = [key in r for r in records]
         if any(present):
             if not all(present):
-                raise ValueError(f"'{key}' is given for some items of the batch but not all")
+                raise InputError(f"'{key}' is given for some items of the batch but not all")
             values = [stable_id(r[key]) if key == "source" else float(r[key]) if key == "time" else int(r[key])
                       for r in records]
             fields[target] = torch.tensor(values, dtype=dtype)
@@ -155,7 +156,7 @@ def collate_items(items: Sequence[Any], max_side: int) -> ImageBatch:
 def _record(item: Any, position: int) -> dict:
     if isinstance(item, Mapping):
         if "image" not in item:
-            raise ValueError(f"item {position} is a mapping without an 'image' key (keys: {sorted(item)})")
+            raise InputError(f"item {position} is a mapping without an 'image' key (keys: {sorted(item)})")
         record = {k: item[k] for k in ITEM_KEYS if k in item and item[k] is not None}
     elif isinstance(item, tuple) and len(item) == 2:
         record = {"image": item[0], "label": item[1]}
@@ -206,7 +207,7 @@ def _stack_boxes(records, sizes) -> tuple[torch.Tensor, torch.Tensor]:
         elif boxes.dim() == 1:
             boxes = boxes[None]
         if boxes.dim() != 2 or boxes.shape[1] != 4:
-            raise ValueError(f"item {position} boxes must be (n, 4) xyxy, got shape {tuple(boxes.shape)}")
+            raise InputError(f"item {position} boxes must be (n, 4) xyxy, got shape {tuple(boxes.shape)}")
         boxes = boxes.nan_to_num(nan=-1.0)
         boxes = torch.stack([boxes[:, 0].clamp(0, w), boxes[:, 1].clamp(0, h),
                              boxes[:, 2].clamp(0, w), boxes[:, 3].clamp(0, h)], 1)
