@@ -47,6 +47,13 @@ class PairSampler:
         dtype: dtype of the views.
         saliency: ``fn(batch) -> (B, 1, H, W)`` maps for recipes that need saliency
             when items bring none (default: pairgen's built-in saliency).
+        tv_tensors: return the views as ``torchvision.tv_tensors.Image`` (masks, boxes and
+            keypoints the items bring come back as tv_tensors either way).
+
+    Raises:
+        ConfigurationError: a bad size, mode, seed or ``max_side``, or a ``device`` this
+            machine does not have.
+        RecipeError: an unknown or invalid recipe.
 
     Example:
         >>> sampler = PairSampler("simclr", size=64, seed=0)
@@ -65,6 +72,7 @@ class PairSampler:
         max_side: int | None = None,
         dtype: torch.dtype = torch.float32,
         saliency: SaliencyFn | None = None,
+        tv_tensors: bool = False,
     ):
         self.recipe = load_recipe(recipe)
         if size is not None:
@@ -88,6 +96,7 @@ class PairSampler:
             raise ConfigurationError(f"max_side must be positive, got {self.max_side}")
         self.dtype = dtype
         self.saliency = saliency
+        self.tv_tensors = tv_tensors
         self._calls = 0
 
     def __repr__(self) -> str:
@@ -164,17 +173,29 @@ class PairSampler:
         return None
 
     def generate(self, batch: ImageBatch, seeds: torch.Tensor) -> PairBatch:
-        """Sample and render all views of ``batch`` from its ``(B,)`` per-sample ``seeds``."""
+        """Sample and render all views of ``batch`` from its ``(B,)`` per-sample ``seeds``, with
+        the items' masks, boxes and keypoints moved into each view (:mod:`pairgen.annotations`)."""
+        from pairgen.annotations import annotate
+
         seeds = seeds.to(batch.images.device)
+        if batch.needs_saliency and self.recipe.needs_saliency:
+            batch = batch.with_saliency(self.saliency_maps(batch))
         params = self.sample(batch, seeds)
+        views = self.apply(batch, params)
+        if self.tv_tensors:
+            from torchvision import tv_tensors
+
+            views = [tv_tensors.Image(view) for view in views]
         return PairBatch(
-            views=self.apply(batch, params),
+            views=views,
             params=params,
             seeds=seeds,
             labels=batch.labels,
             sources=batch.sources,
             index=batch.index,
             times=batch.times,
+            recipe=self.recipe.name,
+            **annotate(self.views, batch, params, self.view_rows),
         )
 
     def replay(self, items: Sequence[Any], seeds: torch.Tensor) -> PairBatch:
