@@ -47,6 +47,16 @@ class Recorder(L.LightningModule):
         return torch.optim.SGD(self.parameters(), lr=0.01)
 
 
+class Dump(L.Callback):
+    """Saves the indices each rank trained on."""
+
+    def __init__(self, folder):
+        self.folder = folder
+
+    def on_train_epoch_end(self, trainer, module):
+        torch.save(torch.cat([b.index for b in module.seen]), self.folder / f"rank{trainer.global_rank}.pt")
+
+
 def fit(data, epochs=2, callbacks=()):
     model = Recorder()
     trainer = L.Trainer(max_epochs=epochs, accelerator="cpu", devices=1, logger=False, enable_checkpointing=False,
@@ -109,16 +119,11 @@ def test_device_mode_renders_after_the_transfer():
 @pytest.mark.slow
 def test_ddp_ranks_see_disjoint_items(tmp_path):
     # Two CPU processes: Lightning's own DistributedSampler splits the items between the ranks.
-    class Dump(L.Callback):
-        def on_train_epoch_end(self, trainer, module):
-            seen = torch.cat([b.index for b in module.seen])
-            torch.save(seen, tmp_path / f"rank{trainer.global_rank}.pt")
-
     L.seed_everything(0)
     data = PairDataModule(items(16), "simclr", size=16, batch_size=4, num_workers=0)
     trainer = L.Trainer(max_epochs=1, accelerator="cpu", devices=2, strategy="ddp_spawn", logger=False,
                         enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False,
-                        callbacks=[Dump(), PairStatistics()])
+                        callbacks=[Dump(tmp_path), PairStatistics()])
     trainer.fit(Recorder(), datamodule=data)
     first, second = torch.load(tmp_path / "rank0.pt"), torch.load(tmp_path / "rank1.pt")
     assert len(first) == len(second) == 8
