@@ -52,8 +52,10 @@ class PairDataModule(L.LightningDataModule):
         size: output side of the global views (default: the recipe's).
         seed: the sampler's base seed; default drawn from torch's generator in ``setup``,
             so ``seed_everything`` fixes it.
-        shuffle, drop_last, pin_memory, persistent_workers: as for ``DataLoader``
-            (``drop_last`` applies to the training loader).
+        shuffle: shuffle the training items (under DDP, Lightning's ``DistributedSampler`` does).
+        drop_last: drop the last incomplete training batch.
+        pin_memory: as for ``DataLoader``.
+        persistent_workers: as for ``DataLoader`` (only with ``num_workers > 0``).
         **sampler_options: more :class:`~pairgen.pair_sampler.PairSampler` arguments
             (``mode``, ``dtype``, ``saliency``, ``tv_tensors``...); ``device`` is the
             trainer's.
