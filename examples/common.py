@@ -153,19 +153,11 @@ def linear_probe(
 def set_threads(num_workers: int) -> int:
     """Share the cores between this process and ``num_workers`` DataLoader workers so they do
     not oversubscribe them: the main process gets ``cpu_count - num_workers`` torch threads (at
-    least 1); workers run one thread each (:func:`worker_threads`). On a loaded 2-core machine
+    least 1); DataLoader workers run one torch thread each already. On a loaded 2-core machine
     ``plain_loop.py --smoke`` took 34 s with torch's default threads and 5 s this way."""
     threads = max(1, (os.cpu_count() or 1) - num_workers)
     torch.set_num_threads(threads)
     return threads
-
-
-def worker_threads(worker_id: int) -> None:
-    """``worker_init_fn``: one torch and one OpenCV thread per DataLoader worker."""
-    import cv2
-
-    torch.set_num_threads(1)
-    cv2.setNumThreads(1)
 
 
 def progress(total: int, desc: str, unit: str = "step"):

@@ -26,7 +26,7 @@ import sys
 import torch
 from torch.utils.data import DataLoader
 
-from common import SmallResNet, Timer, progress, projection_head, real_photos, set_threads, worker_threads
+from common import SmallResNet, Timer, progress, projection_head, real_photos, set_threads
 
 from pairgen import PairSampler, load_recipe, losses
 from pairgen.collate import collate_items
@@ -71,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
     refresh = HeatmapRefresh(photos, layer="layer3", every=args.every, warmup=args.warmup, size=SIZE,
                              batch_size=32, preprocess=lambda x: (x - mean) / std)
     loader = DataLoader(refresh.dataset, batch_size=8, shuffle=True, drop_last=True, num_workers=1,
-                        collate_fn=sampler.collate, worker_init_fn=worker_threads)      # not persistent: each epoch sees the latest heatmaps
+                        collate_fn=sampler.collate)      # not persistent: each epoch sees the latest heatmaps
     optimizer = torch.optim.AdamW([*model.parameters(), *head.parameters()], lr=1e-3)
 
     print(f"{len(photos)} photos; before any refresh: {describe(box_areas(sampler, list(refresh.dataset)))}")

@@ -30,7 +30,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import DataLoader
 
-from common import SmallResNet, Timer, progress, projection_head, real_photos, set_threads, worker_threads
+from common import SmallResNet, Timer, progress, projection_head, real_photos, set_threads
 
 from pairgen import PairSampler, load_recipe, losses
 
@@ -85,8 +85,7 @@ def main(argv: list[str] | None = None) -> int:
     recipe = load_recipe("simclr").to_dict()
     recipe["views"][0]["crop"]["scale"] = [0.2, 1.0]
     sampler = PairSampler(recipe, size=SIZE, seed=0)
-    loader = DataLoader(photos, batch_size=16, shuffle=True, drop_last=True, num_workers=1, collate_fn=sampler.collate,
-                        worker_init_fn=worker_threads)
+    loader = DataLoader(photos, batch_size=16, shuffle=True, drop_last=True, num_workers=1, collate_fn=sampler.collate)
     model = SmallResNet(width=16, stem_stride=2)
     dense_head = nn.Sequential(nn.Conv2d(model.dim, model.dim, 1), nn.BatchNorm2d(model.dim), nn.ReLU(), nn.Conv2d(model.dim, 64, 1))
     global_head = projection_head(model.dim)

@@ -18,7 +18,7 @@ import sys
 import torch
 from torch.utils.data import DataLoader
 
-from common import SmallResNet, Timer, progress, projection_head, real_photos, set_threads, worker_threads
+from common import SmallResNet, Timer, progress, projection_head, real_photos, set_threads
 
 from pairgen import PairSampler, losses
 
@@ -35,8 +35,7 @@ def main(argv: list[str] | None = None) -> int:
     torch.manual_seed(0)
     photos = list(real_photos().values())                     # HWC uint8 arrays of different sizes
     sampler = PairSampler("simclr", size=64, seed=0)
-    loader = DataLoader(photos, batch_size=16, shuffle=True, drop_last=True, num_workers=1, collate_fn=sampler.collate,
-                        worker_init_fn=worker_threads)
+    loader = DataLoader(photos, batch_size=16, shuffle=True, drop_last=True, num_workers=1, collate_fn=sampler.collate)
     model = SmallResNet(width=16, stem_stride=2)
     head = projection_head(model.dim)
     optimizer = torch.optim.AdamW([*model.parameters(), *head.parameters()], lr=1e-3)

@@ -32,7 +32,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 
 from common import (SmallResNet, Timer, embed, linear_probe, progress, projection_head, recipe_without_blur, set_threads,
-                    to_model_input, worker_threads)
+                    to_model_input)
 
 from pairgen import PairSampler, load_recipe, losses
 from pairgen.datasets import FASHION_MNIST, fashion_mnist
@@ -75,7 +75,7 @@ def train(method: str, dataset: FashionItems, args) -> tuple[SmallResNet, float]
     sampler = PairSampler(recipe_without_blur("cast" if method == "cast" else "simclr", 28), seed=args.seed)
     loader = DataLoader(
         dataset, batch_size=args.batch_size, shuffle=True, drop_last=True, num_workers=args.workers,
-        collate_fn=sampler.collate, generator=torch.Generator().manual_seed(args.seed), worker_init_fn=worker_threads,
+        collate_fn=sampler.collate, generator=torch.Generator().manual_seed(args.seed),
     )
     parameters = [*model.parameters(), *head.parameters()]
     optimizer = torch.optim.AdamW(parameters, lr=args.lr, weight_decay=1e-4)

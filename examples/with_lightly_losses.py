@@ -23,7 +23,7 @@ import sys
 import torch
 from torch.utils.data import DataLoader
 
-from common import SmallResNet, Timer, progress, projection_head, real_photos, set_threads, worker_threads
+from common import SmallResNet, Timer, progress, projection_head, real_photos, set_threads
 
 from pairgen import PairSampler, losses
 
@@ -45,8 +45,7 @@ def main(argv: list[str] | None = None) -> int:
     torch.manual_seed(0)
     photos = list(real_photos().values())
     sampler = PairSampler("cast", size=64, seed=0)              # built-in saliency, computed per batch
-    loader = DataLoader(photos, batch_size=16, shuffle=True, drop_last=True, num_workers=1, collate_fn=sampler.collate,
-                        worker_init_fn=worker_threads)
+    loader = DataLoader(photos, batch_size=16, shuffle=True, drop_last=True, num_workers=1, collate_fn=sampler.collate)
     model = SmallResNet(width=16, stem_stride=2)
     head = projection_head(model.dim)
     criterion = NTXentLoss(temperature=0.5)
