@@ -9,7 +9,8 @@ view) and keypoints by :func:`pairgen.correspondence.source_to_view` and the ops
 Also here: whether each view *shows the object* (DESIGN.md, "Measuring pairs on real
 photos"): object pixels cover at least 20% of the crop, or the crop holds at least 50%
 of the object. The object is the item's mask (nonzero), else its saliency map
-thresholded by Otsu's method, as the diagnostics' object proxy does.
+thresholded by Otsu's method, as the diagnostics' object proxy does, measured on a grid of at
+most 64 cells a side (:data:`GRID`).
 
 Example:
     >>> from pairgen import PairSampler
@@ -88,24 +89,34 @@ def view_keypoints(spec: ViewSpec, batch: ImageBatch, params: ViewParams) -> tor
     return out
 
 
-def object_map(batch: ImageBatch) -> torch.Tensor | None:
-    """``(B, H, W)`` bool object pixels on the canvas: the masks' nonzero pixels, else Otsu's
-    threshold of the saliency maps (each over its own image), else ``None``."""
-    if batch.masks is not None:
-        return batch.masks[:, 0] > 0
-    if batch.saliency is None:
+#: Object maps are measured on cells of ``k x k`` canvas pixels, ``k`` chosen so that the longer
+#: side has at most this many cells (the diagnostics' grid): a few ms per batch.
+GRID = 64
+
+
+def object_map(batch: ImageBatch) -> tuple[torch.Tensor, int] | None:
+    """Whether each cell of a grid over the canvas is object, ``(B, ceil(H / k), ceil(W / k))``
+    float 0 or 1 read at the cells' centre pixels, and the cell side ``k`` in canvas pixels: from
+    the masks' nonzero pixels, else from Otsu's threshold of the saliency maps (over each image's
+    own cells); ``None`` without either."""
+    if batch.masks is None and batch.saliency is None:
         return None
-    saliency = batch.saliency[:, 0].float()
-    b, height, width = saliency.shape
-    extent = (batch.sizes.to(saliency.device) * batch.scales.to(saliency.device)).round().long()
-    rows = torch.arange(height, device=saliency.device)
-    cols = torch.arange(width, device=saliency.device)
+    height, width = batch.images.shape[-2:]
+    k = max(1, -(-max(height, width) // GRID))
+    centres = lambda x: x[:, 0, k // 2 :: k, k // 2 :: k]  # noqa: E731  (each cell's centre pixel)
+    if batch.masks is not None:
+        return (centres(batch.masks) > 0).float(), k
+    saliency = centres(batch.saliency).float()
+    device = saliency.device
+    extent = (batch.sizes.to(device) * batch.scales.to(device) / k).ceil().long()
+    rows = torch.arange(saliency.shape[1], device=device)
+    cols = torch.arange(saliency.shape[2], device=device)
     valid = (rows[None, :, None] < extent[:, 0, None, None]) & (cols[None, None, :] < extent[:, 1, None, None])
     peak = torch.where(valid, saliency, 0).flatten(1).amax(1).clamp_min(1e-12)
     levels = (saliency / peak[:, None, None] * 255).round().clamp(0, 255).long()
-    counts = torch.zeros(b, 256, device=saliency.device).scatter_add_(1, levels.flatten(1), valid.flatten(1).float())
+    counts = torch.zeros(len(levels), 256, device=device).scatter_add_(1, levels.flatten(1), valid.flatten(1).float())
     threshold = otsu_threshold(counts)
-    return valid & (levels > threshold[:, None, None])
+    return (valid & (levels > threshold[:, None, None])).float(), k
 
 
 def otsu_threshold(counts: torch.Tensor) -> torch.Tensor:
@@ -122,24 +133,32 @@ def otsu_threshold(counts: torch.Tensor) -> torch.Tensor:
     return torch.where(between.amax(1) > 0, best, counts.shape[1] - 1)
 
 
-def shows_object(objects: torch.Tensor, batch: ImageBatch, params: ViewParams) -> torch.Tensor:
-    """``(B,)`` bool: view ``params``' crop shows the object of ``(B, H, W)`` canvas ``objects``
-    (object pixels >= 20% of the crop's area, or the crop holds >= 50% of the object; an empty
-    object is never shown)."""
-    b, height, width = objects.shape
-    table = torch.nn.functional.pad(objects.long().cumsum(1).cumsum(2), (1, 0, 1, 0)).flatten(1)
-    boxes = batch.source_to_canvas(params.boxes.float())
-    whole = boxes.round().long()
-    x1, x2 = whole[:, 0].clamp(0, width), whole[:, 2].clamp(0, width)
-    y1, y2 = whole[:, 1].clamp(0, height), whole[:, 3].clamp(0, height)
+def shows_object(objects: tuple[torch.Tensor, int], batch: ImageBatch, params: ViewParams) -> torch.Tensor:
+    """``(B,)`` bool: view ``params``' crop shows the object of :func:`object_map` (object pixels
+    >= 20% of the crop's area, or the crop holds >= 50% of the object; an empty object is never
+    shown). Object pixels inside a box come from the grid's summed-area table, interpolated
+    bilinearly (exact where the object fills or misses whole cells)."""
+    cells, k = objects
+    b, rows, cols = cells.shape
+    table = torch.nn.functional.pad(cells.double().cumsum(1).cumsum(2), (1, 0, 1, 0)).flatten(1)
+    boxes = batch.source_to_canvas(params.boxes.float()).double()
+    x1, x2 = (boxes[:, 0] / k).clamp(0, cols), (boxes[:, 2] / k).clamp(0, cols)
+    y1, y2 = (boxes[:, 1] / k).clamp(0, rows), (boxes[:, 3] / k).clamp(0, rows)
 
     def at(y: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-        return table.gather(1, (y * (width + 1) + x)[:, None])[:, 0]
+        y0, x0 = y.floor().long().clamp(max=rows - 1), x.floor().long().clamp(max=cols - 1)
+        fy, fx = y - y0, x - x0
 
-    inside = (at(y2, x2) - at(y1, x2) - at(y2, x1) + at(y1, x1)).float()
-    total = table[:, -1].float()
+        def read(dy: int, dx: int) -> torch.Tensor:
+            return table.gather(1, ((y0 + dy) * (cols + 1) + x0 + dx)[:, None])[:, 0]
+
+        return ((1 - fy) * ((1 - fx) * read(0, 0) + fx * read(0, 1))
+                + fy * ((1 - fx) * read(1, 0) + fx * read(1, 1)))
+
+    inside = (at(y2, x2) - at(y1, x2) - at(y2, x1) + at(y1, x1)) * k * k
+    total = table[:, -1] * k * k
     area = ((boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])).clamp_min(1e-12)
-    return (total > 0) & ((inside >= MIN_OBJECT_IN_CROP * area) | (inside >= MIN_CROP_OF_OBJECT * total))
+    return (total > 0) & ((inside >= MIN_OBJECT_IN_CROP * area - 1e-6) | (inside >= MIN_CROP_OF_OBJECT * total - 1e-6))
 
 
 def annotate(
@@ -170,6 +189,7 @@ def annotate(
         shown = []
         for k, (src, p) in enumerate(zip(sources, params)):
             rows = view_rows(len(batch), k)
-            shown.append(shows_object(objects if rows is None else objects[rows], src, p))
+            grid = objects if rows is None else (objects[0][rows], objects[1])
+            shown.append(shows_object(grid, src, p))
         fields["object_shown"] = shown
     return fields
