@@ -126,6 +126,9 @@ class PairBatch:
             :attr:`keypoints` gives them per sample.
         object_shown: when items bring masks or saliency, per view ``(B,)`` bool: the crop
             shows the object (DESIGN.md's definition, :mod:`pairgen.annotations`).
+        sizes: ``(B, 2)`` int64 source ``(height, width)`` when every view shows the
+            item's own image (what :meth:`correspondence` needs).
+        view_ops: each view's ops (``ViewSpec.ops``), for :meth:`correspondence`.
     """
 
     views: list[torch.Tensor]
@@ -142,6 +145,8 @@ class PairBatch:
     padded_keypoints: list[torch.Tensor] | None = None
     keypoint_valid: list[torch.Tensor] | None = None
     object_shown: list[torch.Tensor] | None = None
+    sizes: torch.Tensor | None = None
+    view_ops: tuple[tuple, ...] = ()
 
     def __len__(self) -> int:
         return len(self.params[0]) if self.params else 0
@@ -224,7 +229,16 @@ class PairBatch:
         return negative_mask(**known, **ids, n_views=views, batch_size=len(self), device=self.views[0].device)
 
     def correspondence(self, first: int = 0, second: int = 1, grid: int = 7, pos_ratio: float = 0.7):
-        """Dense correspondence between two views (see :func:`pairgen.correspondence.correspondence`)."""
+        """Dense correspondence between two views, PixPro's positives, geometric ops
+        followed (see :func:`pairgen.correspondence.correspondence`).
+
+        Raises:
+            ValueError: the batch does not know its source sizes (views of different images).
+        """
         from pairgen.correspondence import correspondence
 
-        return correspondence(self.params[first], self.params[second], grid=grid, pos_ratio=pos_ratio)
+        if self.sizes is None:
+            raise ValueError("this batch has no source sizes: its views do not all show the same images")
+        ops = self.view_ops or ((),) * len(self.params)
+        return correspondence(self.params[first], self.params[second], self.sizes, grid=grid, pos_ratio=pos_ratio,
+                              first_ops=ops[first], second_ops=ops[second])

@@ -17,6 +17,8 @@ from pairgen.random import derive_seeds, new_seeds, worker_seeds
 from pairgen.recipe import Recipe, load_recipe
 
 SaliencyFn = Callable[[ImageBatch], torch.Tensor]
+#: Recipes whose two views come from two different images (an item and its partner).
+PARTNER_RECIPES = ("instance", "temporal")
 
 
 class PairSampler:
@@ -54,6 +56,9 @@ class PairSampler:
         ConfigurationError: a bad size, mode, seed or ``max_side``, or a ``device`` this
             machine does not have.
         RecipeError: an unknown or invalid recipe.
+        ValueError: for the recipes of :data:`PARTNER_RECIPES` (``instance``,
+            ``temporal``), whose views need a partner image: use
+            :class:`~pairgen.positive_sampler.PositivePairSampler`.
 
     Example:
         >>> sampler = PairSampler("simclr", size=64, seed=0)
@@ -79,6 +84,12 @@ class PairSampler:
             if not isinstance(size, int) or size < 1:
                 raise ConfigurationError(f"size must be a positive int, got {size!r}")
             self.recipe = self.recipe.with_size(size)
+        if self.recipe.name in PARTNER_RECIPES and type(self).view_rows is PairSampler.view_rows:
+            raise ValueError(
+                f"recipe {self.recipe.name!r} pairs an item with a partner image: use "
+                "pairgen.positive_sampler.PositivePairSampler with pairgen.positives.InstancePairs or TemporalPairs "
+                "(PairSampler would render both views from one image)"
+            )
         self.views = self.recipe.expanded_views
         self.device = available_device(device)
         if mode not in ("auto", "device", "worker"):
@@ -196,6 +207,8 @@ class PairSampler:
             times=batch.times,
             recipe=self.recipe.name,
             **annotate(self.views, batch, params, self.view_rows),
+            sizes=batch.sizes,
+            view_ops=tuple(spec.ops for spec in self.views),
         )
 
     def replay(self, items: Sequence[Any], seeds: torch.Tensor) -> PairBatch:

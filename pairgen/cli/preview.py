@@ -47,7 +47,7 @@ def run(args) -> int:
     else:
         photos = sample_photos()
         items, titles = list(photos.values()), list(photos)
-    sampler = PairSampler(args.recipe, size=args.size, seed=args.seed)
+    sampler = PairSampler(args.recipe, size=args.size, seed=args.seed)  # its errors: one line, exit 2 (cli.main)
     out = draw_pairs(items, sampler, args.out, pairs=args.pairs, titles=titles)
     print(f"wrote {out} ({len(items)} photos, recipe {sampler.recipe.name!r}, {args.pairs} pairs each)")
     return 0
