@@ -40,6 +40,16 @@ class ViewParams:
     def __len__(self) -> int:
         return self.boxes.shape[0]
 
+    def __repr__(self) -> str:
+        """One line: the batch size, output size, device, how often the flip and the fallback
+        fired, and the params of each op."""
+        n = len(self)
+        counts = ", ".join(f"{name} {int(flags.sum())}/{n}" for name, flags in (
+            ("flip", self.flip), ("fallback", self.fallback_used)))
+        ops = f"; ops: {' | '.join(', '.join(sorted(op)) for op in self.ops)}" if self.ops else ""
+        return (f"ViewParams({n} samples, size {self.size[0]}x{self.size[1]}, {self.boxes.device}; "
+                f"{counts}{ops})")
+
     def to(self, device: torch.device | str) -> "ViewParams":
         """The same params on ``device``."""
         return self._map(lambda t: t.to(device))
