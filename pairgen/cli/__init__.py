@@ -12,7 +12,7 @@ import importlib
 import sys
 
 #: Sub-command modules, in the order ``pairgen --help`` lists them.
-COMMANDS = ("preview", "recipes", "diagnose", "diagnose_merge", "invariance")
+COMMANDS = ("preview", "recipes", "diagnose", "diagnose_merge", "invariance", "scenes")
 
 
 def build_parser() -> argparse.ArgumentParser:
