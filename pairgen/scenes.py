@@ -28,6 +28,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import asdict, dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -132,23 +133,29 @@ def _to_rgb(image: np.ndarray) -> np.ndarray:
     return image
 
 
-def background_photos(split: str = "train", max_side: int = 256) -> list[np.ndarray]:
+def background_photos(split: str = "train", max_side: int = 256, opencv_root: str | Path = OPENCV_PHOTOS) -> list[np.ndarray]:
     """The background pool of ``split`` (``"train"`` or ``"test"``): real photos, RGB uint8.
 
-    The photos of scikit-image and (when installed) ``opencv-doc`` are sorted by name;
-    every :data:`TEST_EVERY`-th is a test background, so the two pools never share a photo.
-    Each is shrunk so that its longer side is at most ``max_side``.
+    The photos of scikit-image and (when installed) ``opencv-doc`` (the folder
+    ``opencv_root``) are sorted by name; every :data:`TEST_EVERY`-th is a test background,
+    so the two pools never share a photo. Each is shrunk so that its longer side is at
+    most ``max_side``.
 
     Raises:
         ValueError: for an unknown ``split``.
     """
     if split not in ("train", "test"):
         raise ValueError(f"split must be 'train' or 'test', got {split!r}")
+    return [image.copy() for image in _pool(split, max_side, str(opencv_root))]
+
+
+@lru_cache(maxsize=4)
+def _pool(split: str, max_side: int, opencv_root: str) -> tuple[np.ndarray, ...]:
     from skimage import data
 
     photos = {name: _to_rgb(getattr(data, name)()) for name in SKIMAGE_PHOTO_NAMES}
     for name in OPENCV_PHOTO_NAMES:
-        image = cv2.imread(str(OPENCV_PHOTOS / name), cv2.IMREAD_COLOR)
+        image = cv2.imread(str(Path(opencv_root) / name), cv2.IMREAD_COLOR)
         if image is not None:
             photos[re.sub(r"\.\w+$", "", name)] = cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
     names = sorted(photos)
@@ -160,7 +167,7 @@ def background_photos(split: str = "train", max_side: int = 256) -> list[np.ndar
         if scale < 1:
             image = cv2.resize(image, (round(image.shape[1] * scale), round(image.shape[0] * scale)), interpolation=cv2.INTER_AREA)
         pool.append(np.ascontiguousarray(image))
-    return pool
+    return tuple(pool)
 
 
 def _photo_crop(photo: np.ndarray, side: int, rng: np.random.Generator, low: float) -> np.ndarray:
@@ -269,15 +276,17 @@ def render_scenes(
 
 def make_scenes(
     split: str, n: int, seed: int = 0, control: bool = False, settings: SceneSettings = SceneSettings(),
-    fashion_root: str | Path = FASHION_MNIST,
+    fashion_root: str | Path = FASHION_MNIST, limit: int | None = None, opencv_root: str | Path = OPENCV_PHOTOS,
 ) -> Scenes:
     """Scenes of ``split`` from Fashion-MNIST's split of that name and that split's background pool.
+
+    ``limit`` draws the objects from the split's first ``limit`` items only (faster to read).
 
     Raises:
         FileNotFoundError: Fashion-MNIST is not installed (``dataset-fashion-mnist``).
     """
-    objects, labels = fashion_mnist(split, fashion_root)
-    return render_scenes(objects, labels, background_photos(split), n, seed, control, settings, stream=0 if split == "train" else 1)
+    objects, labels = fashion_mnist(split, fashion_root, limit=limit)
+    return render_scenes(objects, labels, background_photos(split, opencv_root=opencv_root), n, seed, control, settings, stream=0 if split == "train" else 1)
 
 
 def write_scene_folder(out: str | Path, scenes: Scenes, settings: SceneSettings | None = None, sidecars: bool = True) -> Path:
