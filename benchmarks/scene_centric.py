@@ -152,6 +152,13 @@ class PreloadedBatches:
             yield self.batch.rows(order[start : start + self.batch_size].to(self.device))
 
 
+def arm_items(saliency: str | None, data: dict) -> SceneItems:
+    """The training items for an arm's saliency source. ``box`` arms also carry the true masks as
+    saliency: the object crop uses the boxes, and a map spares the sampler computing the built-in one."""
+    maps = {"mask": data["masks"], "box": data["masks"], "builtin": data["builtin"]}.get(saliency)
+    return SceneItems(data["scenes"], maps, boxes=saliency == "box")
+
+
 def builtin_maps(images: np.ndarray, batch_size: int = 500) -> np.ndarray:
     """pairgen's built-in saliency of every scene (uint8), computed once."""
     maps = [builtin_saliency(torch.from_numpy(images[i : i + batch_size]).permute(0, 3, 1, 2))[:, 0]
@@ -183,8 +190,7 @@ def train_encoder(arm: str, data: dict, seed: int, config: dict) -> nn.Module:
     head = (nn.Linear(model.dim, 10) if arm == "supervised" else projection_head(model.dim)).to(device)
     source, saliency, loss_name = ARMS.get(arm, ("simclr", None, "info_nce"))
     recipe = arm_recipe("simclr" if arm == "supervised" else arm)
-    maps = {"mask": data["masks"], "builtin": data["builtin"]}.get(saliency)
-    dataset = SceneItems(data["scenes"], maps, boxes=saliency == "box")
+    dataset = arm_items(saliency, data)
     refresh = None
     if saliency == "heatmap":
         refresh = HeatmapRefresh(dataset, layer="layer3", every=config["refresh_every"], warmup=config["refresh_warmup"],
@@ -259,9 +265,7 @@ def scene_data(config: dict, control: bool, fake: bool, builtin: bool) -> dict:
 
 def sample_pairs(arm: str, data: dict, count: int, seed: int = 0):
     """One pair of the arm's views for each of the first ``count`` training scenes (no heatmaps yet for ccrop)."""
-    saliency = ARMS[arm][1]
-    maps = {"mask": data["masks"], "builtin": data["builtin"]}.get(saliency)
-    dataset = SceneItems(data["scenes"], maps, boxes=saliency == "box")
+    dataset = arm_items(ARMS[arm][1], data)
     sampler = PairSampler(arm_recipe(arm), seed=seed)
     return sampler(sampler.collate([dataset[i] for i in range(count)]))
 
@@ -388,6 +392,24 @@ def plot_results(result: dict, out: Path) -> Path:
     return out
 
 
+def markdown_table(result: dict) -> str:
+    """The result as a Markdown table: probe and kNN accuracy (mean +- std over seeds) per set,
+    and each arm's object-sharing rate on the cluttered set."""
+    settings = result["settings"]
+    fmt = lambda v: f"{np.mean(v):.3f} +- {np.std(v):.3f}" if v else "-"  # noqa: E731
+    lines = ["| row | cluttered probe | control probe | cluttered kNN | control kNN | pairs sharing the object (cluttered) |",
+             "|---|---|---|---|---|---|"]
+    rows = {**{f"*{k}*": v for k, v in result["references"].items()}, **result["recipes"]}
+    for row, values in rows.items():
+        name = row.strip("*")
+        knn = settings.get("knn", {}).get(name, {})
+        sharing = settings.get("object_sharing_rate", {}).get(name, {}).get("cluttered")
+        lines.append(f"| {row} | {fmt(values.get('cluttered'))} | {fmt(values.get('control'))} | "
+                     f"{fmt(knn.get('cluttered'))} | {fmt(knn.get('control'))} | "
+                     f"{'-' if sharing is None else f'{sharing:.0%}'} |")
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--config", choices=("cpu", "gpu"), default="cpu")
@@ -411,6 +433,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.figures:
         images = Path(__file__).resolve().parents[1] / "docs" / "images"
         result = json.loads(args.figures.read_text())
+        print(markdown_table(result))
         print(plot_results(result, images / "scene_centric_accuracy.png"))
         data = scene_data(dict(CONFIGS["smoke"], train=64, **roots), False, args.fake_objects, builtin=True)
         arms = [arm for arm in ARMS if not arm.startswith("stock") and arm_recipe(arm) is not None]
@@ -428,7 +451,8 @@ def main(argv: list[str] | None = None) -> int:
         print("scene_centric: the gpu configuration needs CUDA", file=sys.stderr)
         return 2
     torch.set_num_threads(config["threads"])
-    out = args.out or Path(__file__).resolve().parent / "results" / f"scene_centric{'_gpu' if args.config == 'gpu' and not args.smoke else ''}.json"
+    results = Path(tempfile.gettempdir()) if args.smoke else Path(__file__).resolve().parent / "results"
+    out = args.out or results / f"scene_centric{'_smoke' if args.smoke else '_gpu' if args.config == 'gpu' else ''}.json"
     arms = [arm for arm in config["arms"] if arm_recipe(arm) is not None]
     for arm in set(config["arms"]) - set(arms):
         print(f"scene_centric: skipping {arm}: recipe {ARMS[arm][0].removeprefix('stock:')!r} does not exist yet")
@@ -477,6 +501,7 @@ def main(argv: list[str] | None = None) -> int:
     }
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=1) + "\n")
+    print(markdown_table(result))
     print(f"wrote {out} ({time.perf_counter() - start:.0f} s)")
     return 0
 
