@@ -357,7 +357,9 @@ def draw_pairs_figure(data: dict, arms: list[str], out: Path, scenes: int = 3, z
         cv2.putText(label, arm, (4, 16), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (0, 0, 0), 1, cv2.LINE_AA)
         rows += [label, row]
     out.parent.mkdir(parents=True, exist_ok=True)
-    cv2.imwrite(str(out), cv2.cvtColor(np.concatenate(rows, 0), cv2.COLOR_RGB2BGR), [cv2.IMWRITE_PNG_COMPRESSION, 9])
+    from PIL import Image
+
+    Image.fromarray(np.concatenate(rows, 0)).quantize(96).save(out, optimize=True)  # a small palette PNG
     return out
 
 
