@@ -88,12 +88,13 @@ def test_smoke_run_writes_the_result_schema(bench, tmp_path):
 
 
 @pytest.mark.slow
-def test_same_seed_same_accuracies(bench, tmp_path):
+@pytest.mark.parametrize("path", [["--preload"], []], ids=["preloaded", "dataloader"])
+def test_same_seed_same_accuracies(bench, tmp_path, path):
     runs = []
     for name in ("a", "b"):
         out = tmp_path / f"{name}.json"
         assert bench.main(["--smoke", "--arms", "simclr", "ccrop", "--sets", "cluttered", "--no-diagnose",
-                           "--preload", "--out", str(out), *FAKE]) == 0
+                           *path, "--out", str(out), *FAKE]) == 0
         runs.append(json.loads(out.read_text()))
     assert runs[0]["recipes"] == runs[1]["recipes"]
     assert runs[0]["references"] == runs[1]["references"]
