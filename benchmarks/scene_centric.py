@@ -52,15 +52,22 @@ from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "examples"))
-from common import SmallResNet, embed, linear_probe, projection_head  # noqa: E402
+from common import SmallResNet, embed, linear_probe, projection_head
 
-from pairgen import PairSampler, load_recipe, losses  # noqa: E402
-from pairgen.collate import collate_items  # noqa: E402
-from pairgen.crops.box_refresh import HeatmapRefresh  # noqa: E402
-from pairgen.recipe import available_recipes  # noqa: E402
-from pairgen.saliency import builtin_saliency  # noqa: E402
-from pairgen.datasets import FASHION_MNIST  # noqa: E402
-from pairgen.scenes import OPENCV_PHOTOS, SceneSettings, Scenes, make_scenes, render_scenes, write_scene_folder  # noqa: E402
+from pairgen import PairSampler, load_recipe, losses
+from pairgen.collate import collate_items
+from pairgen.crops.box_refresh import HeatmapRefresh
+from pairgen.datasets import FASHION_MNIST
+from pairgen.recipe import available_recipes
+from pairgen.saliency import builtin_saliency
+from pairgen.scenes import (
+    OPENCV_PHOTOS,
+    Scenes,
+    SceneSettings,
+    make_scenes,
+    render_scenes,
+    write_scene_folder,
+)
 
 SETS = ("cluttered", "control")
 
@@ -188,7 +195,7 @@ def train_encoder(arm: str, data: dict, seed: int, config: dict) -> nn.Module:
     device = torch.device(config["device"])
     model = SmallResNet(WIDTH, stem_stride=2).to(device)
     head = (nn.Linear(model.dim, 10) if arm == "supervised" else projection_head(model.dim)).to(device)
-    source, saliency, loss_name = ARMS.get(arm, ("simclr", None, "info_nce"))
+    _, saliency, loss_name = ARMS.get(arm, ("simclr", None, "info_nce"))
     recipe = arm_recipe("simclr" if arm == "supervised" else arm)
     dataset = arm_items(saliency, data)
     refresh = None
@@ -333,7 +340,6 @@ COLOURS = {"view 1": (230, 60, 40), "view 2": (40, 120, 240), "object": (255, 25
 def draw_pairs_figure(data: dict, arms: list[str], out: Path, scenes: int = 3, zoom: int = 2) -> Path:
     """A PNG: per arm (a row), ``scenes`` cluttered scenes with the object outlined (white) and
     the pair's two crop boxes (red, blue), each followed by its two views."""
-    import torchvision.utils
 
     mean, std = torch.tensor(load_recipe("simclr").mean).view(3, 1, 1), torch.tensor(load_recipe("simclr").std).view(3, 1, 1)
     side = data["scenes"].images.shape[1] * zoom
@@ -398,7 +404,7 @@ def markdown_table(result: dict) -> str:
     """The result as a Markdown table: probe and kNN accuracy (mean +- std over seeds) per set,
     and each arm's object-sharing rate on the cluttered set."""
     settings = result["settings"]
-    fmt = lambda v: f"{np.mean(v):.3f} +- {np.std(v):.3f}" if v else "-"  # noqa: E731
+    fmt = lambda v: f"{np.mean(v):.3f} +- {np.std(v):.3f}" if v else "-"
     lines = ["| row | cluttered probe | control probe | cluttered kNN | control kNN | pairs sharing the object (cluttered) |",
              "|---|---|---|---|---|---|"]
     rows = {**{f"*{k}*": v for k, v in result["references"].items()}, **result["recipes"]}

@@ -35,7 +35,12 @@ from typing import Any
 import cv2
 import numpy as np
 
-from pairgen.datasets import FASHION_MNIST, FASHION_MNIST_CLASSES, ImageFolder, fashion_mnist
+from pairgen.datasets import (
+    FASHION_MNIST,
+    FASHION_MNIST_CLASSES,
+    ImageFolder,
+    fashion_mnist,
+)
 
 OPENCV_PHOTOS = Path("/usr/share/doc/opencv-doc/examples/data")
 

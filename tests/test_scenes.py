@@ -13,7 +13,13 @@ from pairgen import datasets
 from pairgen.cli import main as cli_main
 from pairgen.datasets import FASHION_MNIST, ImageFolder
 from pairgen.scenes import (
-    SceneFolder, SceneSettings, background_photos, load_boxes, make_scenes, render_scene, render_scenes,
+    SceneFolder,
+    SceneSettings,
+    background_photos,
+    load_boxes,
+    make_scenes,
+    render_scene,
+    render_scenes,
     write_scene_folder,
 )
 
@@ -42,7 +48,7 @@ def pools():
 def test_background_pools_are_real_photos_and_disjoint(pools):
     train, test = pools
     assert len(train) >= 10 and len(test) >= 3
-    digest = lambda image: hashlib.sha1(image.tobytes()).hexdigest()  # noqa: E731
+    digest = lambda image: hashlib.sha1(image.tobytes()).hexdigest()
     assert not {digest(p) for p in train} & {digest(p) for p in test}
     for photo in train + test:
         assert photo.dtype == np.uint8 and photo.ndim == 3 and photo.shape[2] == 3 and max(photo.shape[:2]) <= 128
@@ -78,9 +84,9 @@ def test_mask_is_exactly_where_the_object_is_drawn(pools):
 
 
 def test_control_mask_is_the_resized_object_centred(pools):
-    objects, labels = fake_objects()
+    objects, _ = fake_objects()
     settings = SceneSettings()
-    image, mask, box = render_scene(objects[0], pools[0], (0, 0, 0), control=True, settings=settings)
+    _, mask, _ = render_scene(objects[0], pools[0], (0, 0, 0), control=True, settings=settings)
     side = round(settings.control_fraction * settings.size)
     start = (settings.size - side) // 2
     expected = np.zeros_like(mask)
