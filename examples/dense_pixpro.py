@@ -83,7 +83,8 @@ def main(argv: list[str] | None = None) -> int:
     recipe = load_recipe("simclr").to_dict()
     recipe["views"][0]["crop"]["scale"] = [0.2, 1.0]
     sampler = PairSampler(recipe, size=SIZE, seed=0)
-    loader = DataLoader(photos, batch_size=16, shuffle=True, drop_last=True, num_workers=1, collate_fn=sampler.collate)
+    batch_size = min(16, len(photos))                         # 10 photos without opencv-doc
+    loader = DataLoader(photos, batch_size=batch_size, shuffle=True, drop_last=True, num_workers=1, collate_fn=sampler.collate)
     model = SmallResNet(width=16, stem_stride=2)
     dense_head = nn.Sequential(nn.Conv2d(model.dim, model.dim, 1), nn.BatchNorm2d(model.dim), nn.ReLU(), nn.Conv2d(model.dim, 64, 1))
     global_head = projection_head(model.dim)

@@ -33,7 +33,8 @@ def main(argv: list[str] | None = None) -> int:
     torch.manual_seed(0)
     photos = list(real_photos().values())                     # HWC uint8 arrays of different sizes
     sampler = PairSampler("simclr", size=64, seed=0)
-    loader = DataLoader(photos, batch_size=16, shuffle=True, drop_last=True, num_workers=1, collate_fn=sampler.collate)
+    batch_size = min(16, len(photos))                         # 10 photos without opencv-doc
+    loader = DataLoader(photos, batch_size=batch_size, shuffle=True, drop_last=True, num_workers=1, collate_fn=sampler.collate)
     model = SmallResNet(width=16, stem_stride=2)
     head = projection_head(model.dim)
     optimizer = torch.optim.AdamW([*model.parameters(), *head.parameters()], lr=1e-3)

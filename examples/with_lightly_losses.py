@@ -43,7 +43,8 @@ def main(argv: list[str] | None = None) -> int:
     torch.manual_seed(0)
     photos = list(real_photos().values())
     sampler = PairSampler("cast", size=64, seed=0)              # built-in saliency, computed per batch
-    loader = DataLoader(photos, batch_size=16, shuffle=True, drop_last=True, num_workers=1, collate_fn=sampler.collate)
+    batch_size = min(16, len(photos))                         # 10 photos without opencv-doc
+    loader = DataLoader(photos, batch_size=batch_size, shuffle=True, drop_last=True, num_workers=1, collate_fn=sampler.collate)
     model = SmallResNet(width=16, stem_stride=2)
     head = projection_head(model.dim)
     criterion = NTXentLoss(temperature=0.5)

@@ -96,6 +96,9 @@ class PairBatch:
         seeds: ``(B,)`` int64 per-sample seeds: ``sampler.generate(batch, seeds)`` replays
             every view of the batch.
         labels, sources, index, times: the items' metadata, as in :class:`ImageBatch`.
+        sizes: ``(B, 2)`` int64 source ``(height, width)`` when every view shows the
+            item's own image (what :meth:`correspondence` needs).
+        view_ops: each view's ops (``ViewSpec.ops``), for :meth:`correspondence`.
     """
 
     views: list[torch.Tensor]
@@ -105,6 +108,8 @@ class PairBatch:
     sources: torch.Tensor | None = None
     index: torch.Tensor | None = None
     times: torch.Tensor | None = None
+    sizes: torch.Tensor | None = None
+    view_ops: tuple[tuple, ...] = ()
 
     def __len__(self) -> int:
         return len(self.params[0]) if self.params else 0
@@ -150,7 +155,16 @@ class PairBatch:
         return negative_mask(**known, **ids, n_views=views, batch_size=len(self), device=self.views[0].device)
 
     def correspondence(self, first: int = 0, second: int = 1, grid: int = 7, pos_ratio: float = 0.7):
-        """Dense correspondence between two views (see :func:`pairgen.correspondence.correspondence`)."""
+        """Dense correspondence between two views, PixPro's positives, geometric ops
+        followed (see :func:`pairgen.correspondence.correspondence`).
+
+        Raises:
+            ValueError: the batch does not know its source sizes (views of different images).
+        """
         from pairgen.correspondence import correspondence
 
-        return correspondence(self.params[first], self.params[second], grid=grid, pos_ratio=pos_ratio)
+        if self.sizes is None:
+            raise ValueError("this batch has no source sizes: its views do not all show the same images")
+        ops = self.view_ops or ((),) * len(self.params)
+        return correspondence(self.params[first], self.params[second], self.sizes, grid=grid, pos_ratio=pos_ratio,
+                              first_ops=ops[first], second_ops=ops[second])

@@ -21,6 +21,7 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 from torch.utils.data import Dataset
 
+from pairgen.optional_data import optional_path
 from pairgen.saliency.sidecar import SIDECAR_INFIXES, load_saliency
 
 FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")
@@ -54,12 +55,14 @@ def read_idx(path: str | Path, limit: int | None = None) -> np.ndarray:
     return np.frombuffer(bytearray(raw), dtype=np.uint8).reshape(count, *dims[1:].tolist())
 
 
-def fashion_mnist(split: str = "train", root: str | Path = FASHION_MNIST, limit: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+def fashion_mnist(split: str = "train", root: str | Path | None = None, limit: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Fashion-MNIST images ``(N, 28, 28)`` uint8 and labels ``(N,)`` int64.
 
     Args:
         split: ``"train"`` (60000 items) or ``"test"`` (10000).
-        root: folder with the four ``*-idx?-ubyte.gz`` files.
+        root: folder with the four ``*-idx?-ubyte.gz`` files (default
+            :data:`FASHION_MNIST`, hidden by ``PAIRGEN_NO_OPTIONAL_DATA=1``, see
+            :mod:`pairgen.optional_data`).
         limit: keep only the first ``limit`` items.
 
     Raises:
@@ -69,7 +72,8 @@ def fashion_mnist(split: str = "train", root: str | Path = FASHION_MNIST, limit:
     if split not in ("train", "test"):
         raise ValueError(f"split must be 'train' or 'test', got {split!r}")
     prefix = "train" if split == "train" else "t10k"
-    paths = [Path(root) / f"{prefix}-{kind}-ubyte.gz" for kind in ("images-idx3", "labels-idx1")]
+    root = optional_path(FASHION_MNIST) if root is None else Path(root)
+    paths = [root / f"{prefix}-{kind}-ubyte.gz" for kind in ("images-idx3", "labels-idx1")]
     for path in paths:
         if not path.is_file():
             raise FileNotFoundError(f"{path} not found (apt-get install dataset-fashion-mnist, or pass root=)")

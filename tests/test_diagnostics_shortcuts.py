@@ -39,6 +39,7 @@ def test_class_spread_flags_a_brightness_shortcut_and_ignores_tiny_classes():
     stats.add(ImageRecord(key="odd", ordinal=99, label="tiny", grayscale=True, brightness=0.5, contrast=0.9,
                           blur=1.0, saturation=0.9, colourfulness=90.0, mean_rgb=[0.1] * 3))
     result = stats.result()
+    assert [x["key"] for x in result["examples"]["blurriest"]] == ["odd"]  # the only blurry image
     spread = result["class_spread"]
     assert spread["brightness"] > 1.5  # dark vs bright classes, 0.6 apart, overall std ~0.3
     assert spread["contrast"] == 0.0 and spread["grayscale_fraction"] == 0.0  # the tiny class does not count

@@ -12,9 +12,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import FASHION_MNIST
 
 REPO = Path(__file__).resolve().parents[1]
-FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz")
 NUMBER = r"(-?[0-9.]+(?:e[-+]?\d+)?)"
 
 pytestmark = pytest.mark.slow
@@ -36,7 +36,7 @@ def number_after(text: str, label: str) -> float:
     return float(match.group(1))
 
 
-needs_fashion_mnist = pytest.mark.skipif(not FASHION_MNIST.exists(), reason="Debian package dataset-fashion-mnist is not installed")
+needs_fashion_mnist = pytest.mark.skipif(not (FASHION_MNIST / "train-images-idx3-ubyte.gz").exists(), reason="Debian package dataset-fashion-mnist is not installed")
 
 
 @needs_fashion_mnist

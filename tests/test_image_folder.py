@@ -36,11 +36,11 @@ def test_folder_items_labels_and_sidecars(folder):
         warnings.simplefilter("error")  # items without a sidecar get built-in maps: nothing is empty
         pairs = next(iter(DataLoader(dataset, batch_size=3, collate_fn=sampler.collate)))
     assert torch.equal(pairs.labels, torch.tensor([0, 1, 1]))
-    # The coffee crops come from its sidecar: both views cover >= 30% of the 300 x 200 box.
+    # The coffee crops come from its sidecar: both views cover >= 20% (CAST's min_areacover) of the 300 x 200 box.
     for params in pairs.params:
         x1, y1, x2, y2 = params.boxes[1].tolist()
         overlap = max(0, min(x2, 450) - max(x1, 150)) * max(0, min(y2, 300) - max(y1, 100))
-        assert overlap >= 0.3 * 300 * 200 - 4 * 600 or bool(params.fallback_used[1])
+        assert overlap >= 0.2 * 300 * 200 - 4 * 600 or bool(params.fallback_used[1])
 
 
 def test_preview_uses_sidecar_saliency(folder, tmp_path, capsys):

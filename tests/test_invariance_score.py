@@ -1,10 +1,10 @@
-"""The invariance score against a brute-force reference, and its sanity on real photos."""
+"""The paper's invariance score against a transcription of the authors' code, pairgen's pooled
+variant against a brute-force loop, and both on features of real photos."""
 
 from __future__ import annotations
 
 import json
 import math
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,15 +13,58 @@ from PIL import Image
 from torch import nn
 from torchvision.models import resnet18
 
-from pairgen.invariance import invariance_score, layer_features, transformed_sets
+from pairgen.invariance import invariance_score, layer_features, pooled_invariance, transformed_sets
 from pairgen.invariance.data import square
-from pairgen.transforms import Viewpoint
+from pairgen.transforms import Illumination, Viewpoint
 
-OPENCV_DATA = Path("/usr/share/doc/opencv-doc/examples/data")
+from conftest import OPENCV_DATA
+
+
+def reference_score(feat, item_ids, classes, top_k):
+    """Purushwalkam & Gupta's measure_invariances.py (github.com/senthilps8/demystifyssl),
+    transcribed line by line in numpy: returns the score and the per-class scores."""
+    feat, item_ids, classes = np.asarray(feat, dtype=np.float64), np.asarray(item_ids), np.asarray(classes)
+    unique_classes = np.unique(classes)
+    firing_percent = min((1.0 - 1.0 / len(unique_classes)) * 100, 95)
+    sorted_feat = np.sort(feat, axis=0)
+    index = int((feat.shape[0] * firing_percent) // 100)
+    thresholds = sorted_feat[index:index + 1, :]
+    global_firing = np.mean(feat >= thresholds, axis=0, keepdims=True)
+    sorted_feat = -1 * np.sort(-1 * feat, axis=0)
+    neg_thresholds = sorted_feat[index:index + 1, :]
+    local_firing = [np.zeros_like(global_firing) for _ in unique_classes]
+    local_count = [np.zeros_like(global_firing) for _ in unique_classes]
+    for itemid in np.unique(item_ids):
+        ind = np.where(item_ids == itemid)[0]
+        class_index = np.where(unique_classes == classes[ind[0]])[0][0]
+        if len(ind) < 3:
+            continue
+        itemfeat = feat[ind]
+        thresh_feat = itemfeat > thresholds
+        firing = np.maximum(np.sum(thresh_feat, axis=0, keepdims=True),
+                            np.sum(itemfeat < neg_thresholds, axis=0, keepdims=True))
+        pos_ind = firing > 0
+        local_firing[class_index][pos_ind] += firing[pos_ind] / float(thresh_feat.shape[0])
+        local_count[class_index][pos_ind] += 1
+    local_firing = np.concatenate([local_firing[c] / (local_count[c] + 1e-20) for c in range(len(unique_classes))])
+    per_class = []
+    for c in range(len(unique_classes)):
+        score = -1 * np.sort(-1 * (local_firing[c] / global_firing[0]))
+        per_class.append((np.cumsum(score) / (np.arange(len(score)) + 1))[top_k - 1])
+    return float(np.mean(per_class) * (100 - firing_percent)), np.array(per_class) * (100 - firing_percent)
+
+
+def assert_matches_reference(features, sets, classes=None, top_k=25):
+    result = invariance_score(features, sets, classes=classes, top_k=top_k)
+    score, per_class = reference_score(features.double().numpy(), sets.numpy(),
+                                       (sets if classes is None else classes).numpy(), top_k)
+    assert result.score == pytest.approx(score, rel=1e-12, abs=1e-12)
+    assert np.allclose(result.per_class.numpy(), per_class, rtol=1e-12, atol=1e-12)
+    return result
 
 
 def brute_force(features, sets, reference, percentile, top_k, min_global_rate, min_set_size=2):
-    """The score with plain Python loops over lists (independent of the vectorised code)."""
+    """pairgen's pooled variant with plain Python loops over lists (independent of the vectorised code)."""
     rows, ref = features.tolist(), reference.tolist()
     ids = sets.tolist()
     neurons = len(rows[0])
@@ -30,7 +73,7 @@ def brute_force(features, sets, reference, percentile, top_k, min_global_rate, m
         column = sorted(r[j] for r in ref)
         t = column[math.floor((len(column) - 1) * percentile / 100)]
         thresholds.append(t)
-        global_rate.append(sum(1 for r in ref if r[j] > t) / len(ref))
+        global_rate.append(sum(1 for r in ref if r[j] >= t) / len(ref))
     members = {}
     for row, s in zip(rows, ids):
         members.setdefault(s, []).append(row)
@@ -39,7 +82,7 @@ def brute_force(features, sets, reference, percentile, top_k, min_global_rate, m
     for j in range(neurons):
         fired = total = 0
         for m in kept:
-            count = sum(1 for r in m if r[j] > thresholds[j])
+            count = sum(1 for r in m if r[j] >= thresholds[j])
             if count > 0:
                 fired += count
                 total += len(m)
@@ -54,7 +97,7 @@ def brute_force(features, sets, reference, percentile, top_k, min_global_rate, m
 
 
 @pytest.mark.parametrize("seed", range(4))
-def test_vectorised_score_equals_brute_force_exactly(seed):
+def test_pooled_variant_equals_brute_force_exactly(seed):
     g = torch.Generator().manual_seed(seed)
     # Small integer features: many ties at the thresholds; sets of unequal sizes, not adjacent.
     features = torch.randint(0, 6, (60, 12), generator=g).float()
@@ -62,7 +105,7 @@ def test_vectorised_score_equals_brute_force_exactly(seed):
     sets[torch.randperm(60, generator=g)[:3]] = 100 + torch.arange(3)  # singletons, ignored
     reference = torch.randint(0, 6, (45, 12), generator=g).float() if seed % 2 else features
     percentile, top_k, min_rate = (80.0, 5, 0.05) if seed < 2 else (90.0, 30, 0.02)
-    result = invariance_score(features, sets, reference=reference if seed % 2 else None, percentile=percentile,
+    result = pooled_invariance(features, sets, reference=reference if seed % 2 else None, percentile=percentile,
                               top_k=top_k, min_global_rate=min_rate)
     thresholds, global_rate, local_rate, invariance, top, score, mean = brute_force(
         features, sets, reference, percentile, top_k, min_rate)
@@ -78,10 +121,7 @@ def real_photos(size=64) -> torch.Tensor:
     from skimage import data
 
     images = [data.astronaut(), data.chelsea(), data.coffee(), data.rocket(), data.immunohistochemistry(),
-              data.hubble_deep_field(), *data.stereo_motorcycle()[:2]]
-    if OPENCV_DATA.is_dir():
-        names = ("aero1", "apple", "baboon", "building", "butterfly", "fruits", "home", "messi5", "orange", "squirrel_cls")
-        images += [np.asarray(Image.open(OPENCV_DATA / f"{n}.jpg").convert("RGB")) for n in names]
+              data.hubble_deep_field(), data.retina(), data.colorwheel(), *data.stereo_motorcycle()[:2]]
     return torch.stack([torch.from_numpy(square(x, size)).permute(2, 0, 1) for x in images]).float() / 255
 
 
@@ -117,22 +157,22 @@ def backbone():
     return model.eval()
 
 
-def test_flip_invariant_features_score_the_maximum(backbone):
+def test_pooled_flip_invariant_features_score_the_maximum(backbone):
     photos = real_photos()
     with_flips = torch.stack([photos, photos.flip(-1)], 1).flatten(0, 1)
     sets = torch.arange(len(photos)).repeat_interleave(2)
-    invariant = invariance_score(layer_features(FlipAveraged(backbone), with_flips), sets, top_k=10)
+    invariant = pooled_invariance(layer_features(FlipAveraged(backbone), with_flips), sets, top_k=10)
     assert invariant.score == invariant.maximum and invariant.normalized == 1.0 and invariant.mean_normalized == 1.0
     assert (invariant.local_rate[invariant.selective] == 1.0).all()  # every neuron, not only the top
     # The plain backbone's spatial features change under flips: most neurons are not invariant.
-    spatial = invariance_score(layer_features(backbone, with_flips, layer="layer4", pool="flatten"), sets, top_k=10)
+    spatial = pooled_invariance(layer_features(backbone, with_flips, layer="layer4", pool="flatten"), sets, top_k=10)
     assert (spatial.local_rate[spatial.selective] < 1.0).float().mean() > 0.5
 
 
-def test_random_features_score_near_chance():
+def test_pooled_random_features_score_near_chance():
     photos = real_photos()
     views, sets, _ = transformed_sets(list(photos), Viewpoint(), set_size=8, size=64)
-    result = invariance_score(layer_features(RandomFeatures(), views), sets)
+    result = pooled_invariance(layer_features(RandomFeatures(), views), sets)
     assert abs(result.normalized) < 0.15 and abs(result.mean_normalized) < 0.03
     # Over all selective neurons the mean invariance is the chance level 1 / (1 - (1 - G) ** 8).
     rate = result.global_rate[result.selective]
@@ -178,35 +218,50 @@ def test_features_match_a_direct_forward(backbone):
 
 
 def test_score_input_errors():
-    features = torch.rand(6, 4)
+    features, one_set = torch.rand(6, 4), torch.zeros(6, dtype=torch.long)
     with pytest.raises(ValueError, match="sets"):
-        invariance_score(features, torch.zeros(5, dtype=torch.long))
-    with pytest.raises(ValueError, match="min_set_size"):
-        invariance_score(features, torch.arange(6))
+        invariance_score(features, torch.zeros(5, dtype=torch.long), top_k=2)
+    with pytest.raises(ValueError, match="classes must be constant within each set"):
+        invariance_score(features, torch.tensor([0, 0, 0, 1, 1, 1]), classes=torch.tensor([0, 0, 1, 1, 1, 1]), top_k=2)
+    with pytest.raises(ValueError, match="no set has at least 3 images"):
+        invariance_score(features, torch.tensor([0, 0, 1, 1, 2, 2]), top_k=2)
+    with pytest.raises(ValueError, match=r"top_k must be in \[1, 4\]"):
+        invariance_score(features, one_set)
     with pytest.raises(ValueError, match="finite"):
-        invariance_score(torch.full((6, 4), float("nan")), torch.zeros(6, dtype=torch.long))
+        invariance_score(torch.full((6, 4), float("nan")), one_set, top_k=2)
+    with pytest.raises(ValueError, match="sets"):
+        pooled_invariance(features, torch.zeros(5, dtype=torch.long))
+    with pytest.raises(ValueError, match="min_set_size"):
+        pooled_invariance(features, torch.arange(6))
+    with pytest.raises(ValueError, match="finite"):
+        pooled_invariance(torch.full((6, 4), float("nan")), one_set)
     with pytest.raises(ValueError, match="percentile"):
-        invariance_score(features, torch.zeros(6, dtype=torch.long), percentile=100.0)
+        pooled_invariance(features, one_set, percentile=100.0)
 
 
 def test_cli_prints_a_table_and_writes_json(tmp_path, capsys):
     from pairgen.cli import main
 
+    from skimage import data as skdata
+
     out = tmp_path / "inv.json"
+    (tmp_path / "photos" / "cats").mkdir(parents=True)  # an instance set of 3 photos of one cat
+    for name, image in (("a.png", skdata.chelsea()), ("b.png", skdata.cat()), ("c.png", skdata.chelsea()[:, ::-1])):
+        Image.fromarray(np.ascontiguousarray(image)).save(tmp_path / "photos" / "cats" / name)
     video = OPENCV_DATA / "vtest.avi"
-    data = ["skimage"] + ([str(video)] if video.is_file() else [])
+    data = ["skimage", str(tmp_path / "photos")] + ([str(video)] if video.is_file() else [])
     transforms = ["illumination", "instance"] + (["temporal"] if video.is_file() else [])
-    status = main(["invariance", *data, "--model", "resnet18", "--size", "32", "--set-size", "3", "--top-k", "5",
+    status = main(["invariance", *data, "--model", "resnet18", "--size", "32", "--set-size", "4", "--top-k", "5",
                    "--max-frames", "12", "--transform", *transforms, "--out", str(out)])
     assert status == 0 and torch.is_grad_enabled()  # no global state left behind
     report = json.loads(out.read_text())
     assert [row["transform"] for row in report["results"]] == transforms
     printed = capsys.readouterr().out
     for row in report["results"]:
-        assert f"| {row['transform']} | {row['sets']} | {row['images']} | {row['score']:.2f} |" in printed
-        assert row["chance"] <= row["maximum"]
+        assert f"| {row['transform']} | {row['sets']} | {row['images']} | {row['score']:.2f} | {row['percentile']:.1f} |" in printed
+        assert row["pooled"]["chance"] <= row["pooled"]["maximum"] and 0 <= row["score"] <= 100 * (1 + 1e-9)
     with pytest.raises(SystemExit, match="layer 'nope'"):
-        main(["invariance", "skimage", "--model", "resnet18", "--size", "32", "--set-size", "2", "--layer", "nope",
+        main(["invariance", "skimage", "--model", "resnet18", "--size", "32", "--set-size", "3", "--layer", "nope",
               "--transform", "viewpoint", "--out", str(out)])
     with pytest.raises(SystemExit, match="data path not found: .*missing"):
         main(["invariance", str(tmp_path / "missing"), "--model", "resnet18"])
@@ -227,3 +282,48 @@ def test_photos_group_by_sub_folder_or_groups_file(tmp_path):
     assert grouped.photo_groups == [None, "cats", "cats"] and grouped.photos[1]["image"].shape == (32, 32, 3)
     regrouped = load_measure_data([str(tmp_path)], size=32, groups=read_groups(str(tmp_path / "groups.csv")))
     assert regrouped.photo_groups == ["drinks", "cats", "cats"]
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_score_equals_the_reference_on_synthetic_features(seed):
+    g = torch.Generator().manual_seed(seed)
+    # Unequal sets (some below 3 images, skipped), rows not adjacent, small integers: many ties.
+    features = torch.randint(0, 5, (90, 40), generator=g).double() if seed % 2 else torch.randn(90, 40, generator=g)
+    sets = torch.randint(0, 14, (90,), generator=g)
+    sets[:2] = torch.tensor([50, 51])  # singletons
+    assert_matches_reference(features, sets, top_k=1 + seed * 5)
+    classes = (sets % 3) * 7 + 2  # three classes with arbitrary ids, constant within sets
+    result = assert_matches_reference(features, sets, classes=classes, top_k=10)
+    assert result.classes == 3 and result.percentile == pytest.approx(100 * 2 / 3)
+    assert result.sets == int((torch.bincount(sets) >= 3).sum())
+
+
+def test_ties_at_the_threshold_never_fail():
+    g = torch.Generator().manual_seed(0)
+    # Exactly invariant features of 8 sets: every value repeats 8 times.
+    invariant = torch.randn(8, 64, generator=g).repeat_interleave(8, 0)
+    sets = torch.arange(8).repeat_interleave(8)
+    result = assert_matches_reference(invariant, sets)
+    # The reference's quirk: the top set sits exactly on the threshold and fires only globally.
+    assert result.score == 0.0 and result.percentile == 87.5 and (result.global_rate == 1 / 8).all()
+    one_class = assert_matches_reference(invariant, sets, classes=torch.zeros(64, dtype=torch.long))
+    assert one_class.percentile == 0.0 and one_class.score == 100.0
+    # With more sets than the boundary, exact invariance reaches the ceiling of 100 * L / (G / nominal).
+    many = torch.randn(30, 512, generator=g).repeat_interleave(5, 0)
+    assert assert_matches_reference(many, torch.arange(30).repeat_interleave(5)).score > 70
+    # pairgen's pooled variant measures them as exactly invariant.
+    pooled = pooled_invariance(invariant, sets)
+    assert pooled.normalized == 1.0 and pooled.mean_normalized == 1.0
+
+
+def test_score_equals_the_reference_on_real_features(backbone):
+    photos = real_photos(64)
+    for op in (Viewpoint(), Illumination()):
+        views, sets, _ = transformed_sets(list(photos), op, set_size=6, size=64)
+        features = layer_features(backbone, views, batch_size=30)  # 512 pooled ResNet-18 features
+        result = assert_matches_reference(features, sets)
+        assert result.classes == len(photos) and 0 < result.score <= 100
+        assert_matches_reference(features, sets, classes=(sets >= 5).long(), top_k=10)
+        # Sets of views of one photo score above the same images in random sets.
+        shuffled = sets[torch.randperm(len(sets), generator=torch.Generator().manual_seed(0))]
+        assert result.score > assert_matches_reference(features, shuffled).score + 10

@@ -11,8 +11,8 @@ import pytest
 import torch
 
 from pairgen import losses, negatives
+from conftest import FASHION_MNIST
 
-FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")
 
 
 # ---------------------------------------------------------------- references (float64 numpy, loops)

@@ -10,8 +10,8 @@ import pytest
 import torch
 
 from pairgen import negatives
+from conftest import FASHION_MNIST
 
-FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")
 
 
 def _brute_related(fields_a, fields_b):

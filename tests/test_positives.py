@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gzip
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,9 +12,8 @@ from torch.utils.data import DataLoader
 from pairgen.positive_sampler import PositivePairSampler
 from pairgen.positives import InstancePairs, TemporalPairs
 from pairgen.video import VideoFrames, read_frames
-
-FASHION = Path("/usr/share/datasets/fashion-mnist")
-VIDEOS = Path("/usr/share/doc/opencv-doc/examples/data")
+from conftest import FASHION_MNIST as FASHION
+from conftest import OPENCV_DATA as VIDEOS
 
 
 @pytest.fixture(scope="module")
@@ -156,3 +154,15 @@ def test_video_frames_are_bounded_and_timed(frames):
     assert times == pytest.approx([4 * k / 10.0 for k in range(30)])
     image, _ = read_frames(VIDEOS / "vtest.avi", every=1, max_frames=1)
     assert len(image) == 1 and image[0].shape == (576, 768, 3) and image[0].dtype == np.uint8
+
+
+@pytest.mark.parametrize("name", ["instance", "temporal"])
+def test_partner_recipes_refuse_the_plain_sampler(name):
+    from pairgen import PairSampler, load_recipe
+
+    for recipe in (name, load_recipe(name)):
+        with pytest.raises(ValueError, match=f"recipe '{name}' pairs an item with a partner.*PositivePairSampler"):
+            PairSampler(recipe, size=32, seed=0)
+    sampler = PositivePairSampler(name, size=32, seed=0)  # the sampler made for them
+    pairs = sampler([(torch.rand(3, 40, 40), torch.zeros(3, 40, 40))] * 2)
+    assert pairs.view2.std() < pairs.view1.std()  # view 2 shows the (constant) partner

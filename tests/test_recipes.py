@@ -7,6 +7,8 @@ import pytest
 import yaml
 
 from pairgen import PairSampler, Recipe, available_recipes, load_recipe
+from pairgen.pair_sampler import PARTNER_RECIPES
+from pairgen.positive_sampler import PositivePairSampler
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -17,8 +19,12 @@ def test_every_recipe_round_trips_and_samples(name, photos):
     assert load_recipe(recipe.to_dict()) == recipe
     assert Recipe.from_dict(yaml.safe_load(yaml.safe_dump(recipe.to_dict()))) == recipe
     assert recipe.description
-    sampler = PairSampler(recipe, size=64, seed=0)
-    pairs = sampler(sampler.collate([photos["astronaut"], photos["camera"]]))
+    items = [photos["astronaut"], photos["camera"]]
+    if name in PARTNER_RECIPES:  # views of an item and of its partner image
+        sampler, items = PositivePairSampler(recipe, size=64, seed=0), [tuple(items)]
+    else:
+        sampler = PairSampler(recipe, size=64, seed=0)
+    pairs = sampler(sampler.collate(items))
     assert len(pairs.views) == len(recipe.expanded_views) >= 2
     for view in pairs.views:
         assert view.isfinite().all()

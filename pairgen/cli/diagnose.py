@@ -17,6 +17,9 @@ def add_common(parser) -> None:
     parser.add_argument("--batch-size", type=int, default=None,
                         help="batch size for the false-negative estimates (default: 256)")
     parser.add_argument("--no-html", action="store_true", help="write report.json only")
+    parser.add_argument("--centricity-labels", default=None, metavar="CSV",
+                        help="known object-/scene-centric labels (file + object_centric/scene_centric/centricity "
+                             "columns): report the verdicts' balanced accuracy and confusion matrix")
     parser.add_argument("--fail-on", default="", metavar="CONDITIONS",
                         help=f"comma-separated conditions that make the exit status 1: {', '.join(CONDITIONS)} "
                              "(some take a threshold, e.g. bad:10, false-negatives:0.9)")
@@ -29,11 +32,15 @@ def register(subparsers) -> None:
     add_common(parser)
     parser.add_argument("--recipe", default="simclr", help="recipe whose pairs are measured next to simclr")
     parser.add_argument("--workers", type=int, default=None, help="decoding processes (default: all CPUs)")
+    parser.add_argument("--engine", default="local", choices=("local", "ray"),
+                        help="where the scan runs: local worker processes, or Ray Data (pip install 'pairgen[ray]')")
+    parser.add_argument("--ray-address", default=None, metavar="ADDRESS",
+                        help="Ray cluster address (default: a local Ray instance); e.g. auto, ray://head:10001")
     parser.add_argument("--limit", type=int, default=None, help="scan at most N items")
     parser.add_argument("--shard", default=None, metavar="I/N",
                         help="scan only items I modulo N (0 <= I < N); merge with pairgen diagnose-merge")
-    parser.add_argument("--saliency", default="boundary_contrast", choices=("boundary_contrast", "spectral_residual"),
-                        help="object proxy's saliency (default: boundary_contrast)")
+    parser.add_argument("--backbone", default=None, choices=("efficientnet_lite0",),
+                        help="add a pretrained backbone's cue to the centricity verdicts (needs its weights package)")
     parser.add_argument("--masks", default=None, metavar="DIR", help="sidecar masks mirroring the image folder")
     parser.add_argument("--pairs-per-image", type=int, default=16, help="Monte-Carlo pairs per image (default 16)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the Monte-Carlo pairs")
@@ -47,11 +54,14 @@ def run(args) -> int:
 
     try:
         conditions = parse_conditions(args.fail_on)
-        report = diagnose(args.path, out=args.out, recipe=args.recipe, batch_size=args.batch_size or 256,
+        report = diagnose(args.path, out=args.out, recipe=args.recipe,
+                          batch_size=256 if args.batch_size is None else args.batch_size,
                           workers=args.workers, limit=args.limit, shard=args.shard, cache=not args.no_cache,
-                          progress=not args.quiet, html=not args.no_html, saliency=args.saliency, mask_dir=args.masks,
-                          pairs_per_image=args.pairs_per_image, seed=args.seed)
-    except (ValueError, TypeError) as err:
+                          progress=not args.quiet, html=not args.no_html, backbone=args.backbone,
+                          centricity_labels=args.centricity_labels, mask_dir=args.masks,
+                          pairs_per_image=args.pairs_per_image, seed=args.seed, engine=args.engine,
+                          ray_address=args.ray_address)
+    except (ValueError, TypeError, ImportError) as err:
         print(f"pairgen diagnose: error: {err}", file=sys.stderr)
         return 2
     return finish(report, args.out, conditions)

@@ -20,7 +20,8 @@ def run(args) -> int:
 
     try:
         conditions = parse_conditions(args.fail_on)
-        report = merge(args.shards, out=args.out, batch_size=args.batch_size, html=not args.no_html)
+        report = merge(args.shards, out=args.out, batch_size=args.batch_size, html=not args.no_html,
+                       centricity_labels=args.centricity_labels)
     except (ValueError, TypeError) as err:
         print(f"pairgen diagnose-merge: error: {err}", file=sys.stderr)
         return 2

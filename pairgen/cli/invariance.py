@@ -13,18 +13,19 @@ from pairgen.invariance.backbones import load_backbone
 from pairgen.invariance.data import load_measure_data
 from pairgen.invariance.measure import SYNTHETIC, TRANSFORMS, measure_invariance
 
-COLUMNS = ("transform", "sets", "images", "score", "chance", "maximum", "normalized", "mean", "mean normalized",
-           "fallback")
+COLUMNS = ("transform", "sets", "images", "score", "percentile", "pooled score", "chance", "maximum", "normalized",
+           "mean", "mean normalized", "fallback")
 
 
 def register(subparsers) -> None:
     parser = subparsers.add_parser(
         "invariance",
         help="measure a backbone's invariance to occlusion, viewpoint, illumination, instance, time",
-        description="The invariance score of Purushwalkam & Gupta (NeurIPS 2020): per-neuron firing "
-        "thresholds at a percentile, global and local firing rates over sets of transformed images, "
-        "mean of the top-k local/global ratios ('score'); 'mean' averages all neurons that fire often "
-        "enough. 'normalized' puts each between image-independent features (0) and exactly invariant ones (1).",
+        description="'score': the invariance score of Purushwalkam & Gupta (NeurIPS 2020) as their "
+        "measure_invariances.py computes it (each set its own class, firing percentile min((1 - 1/classes) * 100, 95), "
+        "both signs, top-k mean of local/global firing rates per class, times 100 - percentile). The 'pooled' columns "
+        "are pairgen's own variant (not the paper's): fixed --percentile, pooled counts, top-k ('pooled score') and "
+        "all-neuron ('mean') ratios, 'normalized' between image-independent features (0) and exactly invariant ones (1).",
     )
     parser.add_argument("data", nargs="+", metavar="DATA",
                         help="image or video files, folders (sub-folders = groups), or 'skimage'")
@@ -34,10 +35,10 @@ def register(subparsers) -> None:
     parser.add_argument("--layer", default=None, help="module name of the features (default: the model's)")
     parser.add_argument("--transform", nargs="+", default=list(SYNTHETIC), choices=TRANSFORMS,
                         help="what to measure (default: occlusion viewpoint illumination)")
-    parser.add_argument("--set-size", type=int, default=8, help="images per set (default: 8)")
+    parser.add_argument("--set-size", type=int, default=8, help="images per set, >= 3 (default: 8)")
     parser.add_argument("--size", type=int, default=224, help="image side (default: 224)")
-    parser.add_argument("--percentile", type=float, default=95.0, help="firing threshold percentile (default: 95)")
-    parser.add_argument("--top-k", type=int, default=25, help="neurons averaged by the score (default: 25)")
+    parser.add_argument("--percentile", type=float, default=95.0, help="firing percentile of the pooled variant (default: 95; the paper's score sets its own)")
+    parser.add_argument("--top-k", type=int, default=25, help="neurons averaged by the scores (default: 25)")
     parser.add_argument("--pool", default="mean", choices=("mean", "max", "flatten"), help="pooling of feature maps")
     parser.add_argument("--masks", default=None, help="folder of object masks <stem>.png for the photos (occlusion)")
     parser.add_argument("--groups", default=None, help="CSV of 'file,group' lines: groups of photos (instance)")
@@ -70,15 +71,17 @@ def format_table(rows: list[dict]) -> str:
     lines = ["| " + " | ".join(COLUMNS) + " |", "|" + "|".join("---" for _ in COLUMNS) + "|"]
     for row in rows:
         cells = [row["transform"], str(row["sets"]), str(row["images"])]
-        cells += [f"{row[k]:.2f}" for k in ("score", "chance", "maximum")]
-        cells += [f"{row['normalized']:.3f}", f"{row['mean']:.2f}", f"{row['mean_normalized']:.3f}",
+        cells += [f"{row['score']:.2f}", f"{row['percentile']:.1f}"]
+        cells += [f"{row['pooled'][k]:.2f}" for k in ("score", "chance", "maximum")]
+        pooled = row["pooled"]
+        cells += [f"{pooled['normalized']:.3f}", f"{pooled['mean']:.2f}", f"{pooled['mean_normalized']:.3f}",
                   f"{100 * row['fallback_rate']:.0f}%"]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
 def run(args) -> int:
-    for name, value, low in (("--set-size", args.set_size, 2), ("--size", args.size, 16), ("--top-k", args.top_k, 1),
+    for name, value, low in (("--set-size", args.set_size, 3), ("--size", args.size, 16), ("--top-k", args.top_k, 1),
                              ("--every", args.every, 1), ("--max-frames", args.max_frames, 1),
                              ("--batch-size", args.batch_size, 1)):
         if value < low:
@@ -97,15 +100,15 @@ def run(args) -> int:
     for transform in dict.fromkeys(args.transform):
         started = time.perf_counter()
         try:
-            result, info = measure_invariance(backbone, data, transform, args.layer, args.set_size, args.size,
+            score, pooled, info = measure_invariance(backbone, data, transform, args.layer, args.set_size, args.size,
                                               args.seed, args.percentile, args.top_k, args.batch_size, args.pool)
         except ValueError as error:
             raise SystemExit(f"pairgen invariance: {transform}: {error}") from error
-        rows.append({**info, **result.to_dict(), "seconds": round(time.perf_counter() - started, 1)})
+        rows.append({**info, **score.to_dict(), "pooled": pooled.to_dict(), "seconds": round(time.perf_counter() - started, 1)})
     print(format_table(rows))
     report = {"model": args.model, "description": backbone.description, "layer": args.layer or backbone.layer,
               "data": args.data, "set_size": args.set_size, "size": args.size, "seed": args.seed,
-              "percentile": args.percentile, "top_k": args.top_k, "results": rows}
+              "pooled_percentile": args.percentile, "top_k": args.top_k, "results": rows}
     Path(args.out).write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     print(f"wrote {args.out}")
     return 0

@@ -46,7 +46,10 @@ def run(args) -> int:
     else:
         photos = sample_photos()
         items, titles = list(photos.values()), list(photos)
-    sampler = PairSampler(args.recipe, size=args.size, seed=args.seed)
+    try:
+        sampler = PairSampler(args.recipe, size=args.size, seed=args.seed)
+    except ValueError as error:  # e.g. a recipe that pairs two images (instance, temporal)
+        raise SystemExit(f"pairgen preview: {error}") from error
     out = draw_pairs(items, sampler, args.out, pairs=args.pairs, titles=titles)
     print(f"wrote {out} ({len(items)} photos, recipe {sampler.recipe.name!r}, {args.pairs} pairs each)")
     return 0

@@ -5,6 +5,7 @@ from pairgen.crops.cast import CASTCrop
 from pairgen.crops.contrastive_crop import ContrastiveCrop, SimCCrop
 from pairgen.crops.object_centric import ObjectCrop
 from pairgen.crops.random_resized import CenterCrop, RandomResizedCrop, random_resized_boxes
+from pairgen.crops.shared_object import SharedObjectCrop
 
 __all__ = [
     "CROP_SAMPLERS",
@@ -14,6 +15,7 @@ __all__ = [
     "CropSampler",
     "ObjectCrop",
     "RandomResizedCrop",
+    "SharedObjectCrop",
     "SimCCrop",
     "crop_from_dict",
     "random_resized_boxes",

@@ -4,14 +4,14 @@ Representation Learning", CVPR 2022) and its fixed-centre-box variant SimCCrop."
 from __future__ import annotations
 
 import functools
-import math
+from abc import abstractmethod
 from dataclasses import dataclass
 
 import torch
 
 from pairgen.crops.base import CropSampler, check_range, register_crop
-from pairgen.crops.regions import salient_regions
-from pairgen.random import uniform
+from pairgen.crops.proposals import propose
+from pairgen.crops.regions import image_extents
 
 
 @functools.lru_cache(maxsize=16)
@@ -31,90 +31,128 @@ def beta_symmetric(u: torch.Tensor, alpha: float) -> torch.Tensor:
     return (table[low] * (1 - frac) + table[low + 1] * frac).to(u.dtype)
 
 
-def beta_crops(sizes, regions_box, seeds, scale, ratio, alpha, attempts=10):
-    """Crops whose size is a random resized crop's and whose top-left corner is drawn
-    with Beta(alpha, alpha) between the positions that centre the crop on the box's
-    two edges (the reference code's parameterisation), clamped inside the image."""
-    height, width = sizes[:, 0:1].double(), sizes[:, 1:2].double()
-    u = uniform(seeds, 0, 4 * attempts).double().view(-1, 4, attempts)
-    area = height * width * (scale[0] + u[:, 0] * (scale[1] - scale[0]))
-    log_lo, log_hi = math.log(ratio[0]), math.log(ratio[1])
-    aspect = torch.exp(log_lo + u[:, 1] * (log_hi - log_lo))
-    w, h = torch.round(torch.sqrt(area * aspect)), torch.round(torch.sqrt(area / aspect))
-    fits = (w > 0) & (w <= width) & (h > 0) & (h <= height)
-    first = fits.double().argmax(1, keepdim=True)
-    w, h = w.gather(1, first)[:, 0], h.gather(1, first)[:, 0]
-    fallback = ~fits.any(1)
-    side = torch.minimum(width[:, 0], height[:, 0])
-    w, h = torch.where(fallback, side, w), torch.where(fallback, side, h)
-    box = regions_box.double()
-    top_lo = (box[:, 1] - h // 2).floor().clamp(min=0)
-    top_lo = torch.minimum(top_lo, height[:, 0] - h)
-    top_hi = torch.minimum((box[:, 3] - h // 2).floor().clamp(min=0), height[:, 0] - h)
-    left_lo = torch.minimum((box[:, 0] - w // 2).floor().clamp(min=0), width[:, 0] - w)
-    left_hi = torch.minimum((box[:, 2] - w // 2).floor().clamp(min=0), width[:, 0] - w)
-    b = beta_symmetric(u[:, 2:, 0], alpha)
-    top = top_lo + torch.floor((top_hi - top_lo) * b[:, 0])
-    left = left_lo + torch.floor((left_hi - left_lo) * b[:, 1])
-    top = torch.where(fallback, torch.floor((height[:, 0] - h) / 2), top)
-    left = torch.where(fallback, torch.floor((width[:, 0] - w) / 2), left)
-    return torch.stack([left, top, left + w, top + h], 1).float(), fallback
+def beta_place(sizes: torch.Tensor, box: torch.Tensor, alpha: float):
+    """ContrastiveCrop's placement: the top-left corner between the positions that centre
+    the crop on the box's two edges (each clamped inside the image), at a Beta(alpha,
+    alpha) fraction of the way, floored to whole pixels (the reference's ``get_params``)."""
+    height, width = sizes[:, 0:1], sizes[:, 1:2]
+    box = box.to(sizes)[:, :, None]
+
+    def place(w, h, u):
+        top_lo = torch.minimum((box[:, 1].floor() - torch.div(h, 2, rounding_mode="floor")).clamp_min(0), height - h)
+        top_hi = torch.minimum((box[:, 3].floor() - torch.div(h, 2, rounding_mode="floor")).clamp_min(0), height - h)
+        left_lo = torch.minimum((box[:, 0].floor() - torch.div(w, 2, rounding_mode="floor")).clamp_min(0), width - w)
+        left_hi = torch.minimum((box[:, 2].floor() - torch.div(w, 2, rounding_mode="floor")).clamp_min(0), width - w)
+        top = top_lo + torch.floor((top_hi - top_lo) * beta_symmetric(u[:, 0], alpha))
+        left = left_lo + torch.floor((left_hi - left_lo) * beta_symmetric(u[:, 1], alpha))
+        return torch.stack([left, top, left + w, top + h], -1)
+
+    return place
 
 
-@register_crop
+def heatmap_boxes(batch, threshold: float) -> torch.Tensor:
+    """``(B, 4)`` ContrastiveCrop boxes, xyxy source pixels: the rows and columns where the
+    heatmap, min-max normalised over the image, exceeds ``threshold`` (``update_box`` in the
+    reference); the far edges are the last such row and column, as there. Images without a
+    map (or with a constant one) get the whole image, the reference's initial box."""
+    sizes = batch.sizes.to(batch.images.device).double()
+    whole = torch.stack([torch.zeros_like(sizes[:, 0]), torch.zeros_like(sizes[:, 0]), sizes[:, 1], sizes[:, 0]], 1)
+    if batch.saliency is None or len(batch) == 0:
+        return whole
+    extent = image_extents(batch)
+    box = whole.clone()
+    for h, w in extent.unique(dim=0).tolist():  # each image's own region of the canvas
+        rows = (extent == extent.new_tensor([h, w])).all(1).nonzero()[:, 0]
+        heat = batch.saliency[rows, 0, :h, :w]
+        low, high = heat.amin((1, 2)), heat.amax((1, 2))
+        level = (low + threshold * (high - low))[:, None]
+        row_on, col_on = heat.amax(2) > level, heat.amax(1) > level
+        found = (high > low) & row_on.any(1)
+        first_row, last_row = row_on.double().argmax(1), h - 1 - row_on.flip(1).double().argmax(1)
+        first_col, last_col = col_on.double().argmax(1), w - 1 - col_on.flip(1).double().argmax(1)
+        fraction = torch.stack([first_col / w, first_row / h, last_col / w, last_row / h], 1).double()
+        box[rows] = torch.where(found[:, None], fraction * whole[rows][:, [2, 3, 2, 3]], whole[rows])
+    return box
+
+
 @dataclass(frozen=True)
-class ContrastiveCrop(CropSampler):
-    """Crops centred inside the object's box, with Beta(alpha, alpha) centre suppression.
-
-    The box is the region where the image's heatmap (``batch.saliency``: a model's
-    summed last-stage activations refreshed during training, see
-    :class:`pairgen.crops.box_refresh.HeatmapRefresh`, or any saliency map) is at
-    least ``threshold`` x its maximum. Images without a heatmap use the whole image,
-    which is the paper's warm-up with plain random resized crops. ``alpha < 1``
-    pushes centres towards the box's edges, so views vary while staying on the
-    object.
+class BetaCrop(CropSampler):
+    """Random resized crops placed in a box with Beta(alpha, alpha) centre suppression
+    (ContrastiveCrop's sampler; subclasses say which box). As the reference, the first of
+    10 candidates that fits is kept; if none fits, torchvision's centre crop at ``ratio``
+    (flagged).
 
     Args:
         scale: crop area range, as a fraction of the whole image.
         ratio: aspect ratio range.
         alpha: Beta(alpha, alpha) parameter (0.6 on ImageNet in the paper).
-        threshold: heatmap threshold relative to its maximum (0.1 in the paper).
     """
 
-    name = "ccrop"
     scale: tuple[float, float] = (0.2, 1.0)
     ratio: tuple[float, float] = (3 / 4, 4 / 3)
     alpha: float = 0.6
-    threshold: float = 0.1
 
     def __post_init__(self):
         check_range("scale", self.scale, 0.0, 1.0)
         check_range("ratio", self.ratio, 1e-3, 1e3)
         if not 0.01 <= self.alpha <= 100:
             raise ValueError(f"alpha must be in [0.01, 100], got {self.alpha}")
-        if not 0.0 <= self.threshold <= 1.0:
-            raise ValueError(f"threshold must be in [0, 1], got {self.threshold}")
 
+    @abstractmethod
     def region_boxes(self, batch) -> torch.Tensor:
-        """``(B, 4)`` boxes the crops centre in, source pixels."""
-        return salient_regions(batch, self.threshold).box
+        """``(B, 4)`` boxes the crops are placed in, xyxy source pixels."""
 
     def sample(self, batch, seeds, previous):
-        return beta_crops(batch.sizes.to(seeds.device), self.region_boxes(batch), seeds, self.scale, self.ratio, self.alpha)
+        sizes = batch.sizes.to(seeds.device).double()
+        place = beta_place(sizes, self.region_boxes(batch).to(sizes), self.alpha)
+        boxes, fallback = propose(sizes, seeds, self.scale, self.ratio, 10, place)
+        return boxes.float(), fallback
 
 
 @register_crop
 @dataclass(frozen=True)
-class SimCCrop(ContrastiveCrop):
-    """ContrastiveCrop with a fixed centred box of ``fraction`` of each side instead of a
-    heatmap box: the centre prior of object-centric datasets, with no model or map.
+class ContrastiveCrop(BetaCrop):
+    """ContrastiveCrop: crops placed in the object's heatmap box with Beta(alpha, alpha)
+    centre suppression.
+
+    The box is where the image's heatmap (``batch.saliency``: a model's summed
+    last-stage activations refreshed during training, see
+    :class:`pairgen.crops.box_refresh.HeatmapRefresh`, or any saliency map), min-max
+    normalised, exceeds ``threshold`` (:func:`heatmap_boxes`). Images without a heatmap
+    use the whole image, which is the paper's warm-up with plain random resized
+    crops. ``alpha < 1`` pushes centres towards the box's edges, so views vary while
+    staying on the object.
+
+    Args:
+        threshold: normalised heatmap threshold (``box_thresh``, 0.1 in the paper).
+    """
+
+    name = "ccrop"
+    threshold: float = 0.1
+
+    def __post_init__(self):
+        super().__post_init__()
+        if not 0.0 <= self.threshold <= 1.0:
+            raise ValueError(f"threshold must be in [0, 1], got {self.threshold}")
+
+    def region_boxes(self, batch) -> torch.Tensor:
+        return heatmap_boxes(batch, self.threshold)
+
+
+@register_crop
+@dataclass(frozen=True)
+class SimCCrop(BetaCrop):
+    """SimCCrop: ContrastiveCrop's sampling in a fixed centred box of ``fraction`` of each
+    side (the reference's ``init_box`` (0.25, 0.25, 0.75, 0.75)) instead of a heatmap box:
+    the centre prior of object-centric datasets, with no model or map.
 
     Args:
         fraction: side of the centre box relative to the image's.
     """
 
     name = "simccrop"
-    fraction: float = 0.6
+    alpha: float = 0.1
+    fraction: float = 0.5
 
     def __post_init__(self):
         super().__post_init__()

@@ -70,10 +70,11 @@ class ObjectCrop(CropSampler):
             pick = (order == rank[:, None]).long().argmax(1)
         box = objects[torch.arange(n, device=device), pick]
         grow = (box[:, 2:] - box[:, :2]) * self.dilation
-        region = torch.cat([(box[:, :2] - grow).clamp_min(0), torch.minimum(box[:, 2:] + grow, sizes[:, [1, 0]])], 1)
-        region_size = (region[:, 2:] - region[:, :2]).flip(1).clamp_min(1)
-        inside, _ = random_resized_boxes(region_size, seeds, self.scale, self.ratio, stream=1)
-        boxes = inside + region[:, [0, 1, 0, 1]].round()
+        # The dilated box in whole pixels, inside the image: crops drawn inside it stay inside.
+        corner = (box[:, :2] - grow).floor().clamp_min(0)
+        far = torch.maximum(torch.minimum((box[:, 2:] + grow).ceil(), sizes[:, [1, 0]]), corner + 1)
+        inside, _ = random_resized_boxes((far - corner).flip(1), seeds, self.scale, self.ratio, stream=1)
+        boxes = inside + corner[:, [0, 1, 0, 1]]
         fallback = ~valid.any(1)
         if bool(fallback.any()):
             whole, _ = random_resized_boxes(sizes, seeds, self.scale, self.ratio, stream=2)

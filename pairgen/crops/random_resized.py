@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import torch
 
 from pairgen.crops.base import CropSampler, check_range, register_crop
-from pairgen.random import uniform
+from pairgen.crops.proposals import propose, uniform_place
 
 
 def random_resized_boxes(
@@ -21,46 +20,21 @@ def random_resized_boxes(
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Random-resized-crop boxes for regions of the given sizes.
 
-    The distribution of torchvision's ``RandomResizedCrop.get_params``: area
-    uniform in ``scale`` of the region's area, log aspect ratio uniform in
-    ``ratio``, whole-pixel sides, uniform position; the first of ``attempts``
-    candidates that fits is kept, all drawn at once. If none fits, the centre crop
-    of the region clamped to ``ratio`` is used and flagged.
+    The distribution of torchvision's ``RandomResizedCrop.get_params``
+    (:func:`pairgen.crops.proposals.propose` with a uniform position): the first of
+    ``attempts`` candidates that fits is kept, all drawn at once. If none fits, the
+    centre crop of the region clamped to ``ratio`` is used and flagged.
 
     Args:
         sizes: ``(B, 2)`` float region ``(height, width)``.
         seeds: ``(B,)`` int64 seeds.
 
     Returns:
-        Boxes ``(B, 4)`` xyxy relative to the region's top-left corner, and ``(B,)``
-        bool fallback flags.
+        Boxes ``(B, 4)`` float32 xyxy relative to the region's top-left corner, and
+        ``(B,)`` bool fallback flags.
     """
-    height, width = sizes[:, 0:1].float(), sizes[:, 1:2].float()
-    u = uniform(seeds, stream, 4 * attempts).view(-1, 4, attempts)
-    area = height * width * (scale[0] + u[:, 0] * (scale[1] - scale[0]))
-    log_lo, log_hi = math.log(ratio[0]), math.log(ratio[1])
-    aspect = torch.exp(log_lo + u[:, 1] * (log_hi - log_lo))
-    w = torch.round(torch.sqrt(area * aspect))
-    h = torch.round(torch.sqrt(area / aspect))
-    fits = (w > 0) & (w <= width) & (h > 0) & (h <= height)
-    first = fits.float().argmax(1, keepdim=True)  # index of the first candidate that fits
-    w, h = w.gather(1, first)[:, 0], h.gather(1, first)[:, 0]
-    top = torch.floor(u[:, 2].gather(1, first)[:, 0] * (height[:, 0] - h + 1))
-    left = torch.floor(u[:, 3].gather(1, first)[:, 0] * (width[:, 0] - w + 1))
-    fallback = ~fits.any(1)
-    if bool(fallback.any()):
-        fw, fh = _centre_fallback(height[:, 0], width[:, 0], ratio)
-        w, h = torch.where(fallback, fw, w), torch.where(fallback, fh, h)
-        top = torch.where(fallback, torch.floor((height[:, 0] - h) / 2), top)
-        left = torch.where(fallback, torch.floor((width[:, 0] - w) / 2), left)
-    return torch.stack([left, top, left + w, top + h], 1), fallback
-
-
-def _centre_fallback(height, width, ratio):
-    aspect = width / height
-    w = torch.where(aspect > ratio[1], torch.round(height * ratio[1]), width)
-    h = torch.where(aspect < ratio[0], torch.round(width / ratio[0]), height)
-    return w.clamp_min(1), h.clamp_min(1)
+    boxes, fallback = propose(sizes, seeds, scale, ratio, attempts, uniform_place(sizes), stream=stream)
+    return boxes.float(), fallback
 
 
 @register_crop

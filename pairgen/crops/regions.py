@@ -1,17 +1,19 @@
-"""Where the object is: salient regions and summed-area tables for the crop samplers.
+"""Where the object is: the salient region of every image, and how much of it a box holds.
 
-The binary salient region of every image is counted on a coarse grid of cells
-(at most ``GRID`` cells per side of the canvas) with one sum-pooling call, and a
-summed-area table of those counts (an integral image, Crow 1984) scores the K
-candidate boxes of every sample at once with four lookups each. Only cells that
-lie wholly inside a box are counted, so the salient area a box is credited with
-is a lower bound of the exact pixel count: a crop accepted for covering a fraction
-of the object covers at least that much at full resolution.
+The binary salient region (saliency at least ``threshold`` x the map's maximum) is
+measured in each image's own canvas pixels, never the batch's canvas, so that an
+item's crops do not depend on the other items of its batch. Its area, centroid and
+box are exact (per-row and per-column pixel counts). How much of the region a box
+holds is read from a summed-area table (an integral image, Crow 1984) of the region
+counted on a grid of at most ``GRID`` cells per side of each image, which scores the
+K candidate boxes of every sample at once with a few lookups each. The table is
+interpolated bilinearly, i.e. the pixels of a cell are taken as spread evenly over
+it: the count is exact for boxes on cell boundaries (and for images of at most
+``GRID`` pixels per side, whose cells are pixels) and within a cell's share otherwise.
 """
 
 from __future__ import annotations
 
-import math
 import warnings
 import weakref
 from dataclasses import dataclass
@@ -21,7 +23,7 @@ import torch.nn.functional as F
 
 from pairgen.batch import ImageBatch
 
-#: Cells per side of the canvas, at most (a 512-px canvas has 8-px cells).
+#: Cells per side of an image, at most (a 512-px image has 8-px cells).
 GRID = 64
 
 
@@ -30,19 +32,21 @@ class SalientRegions:
     """Binary salient region of every image of a batch.
 
     Attributes:
-        table: ``(B, h + 1, w + 1)`` float64 summed-area table of salient pixel counts
-            per cell of ``cell`` x ``cell`` canvas pixels.
-        cell: side of a cell in canvas pixels.
+        table: ``(B, R + 1, C + 1)`` float64 summed-area table of salient canvas-pixel
+            counts per cell; row ``i`` of it uses ``cell[i]`` x ``cell[i]`` canvas pixels
+            per cell, from its own top-left corner (rows past an image are constant).
+        cell: ``(B,)`` int64 side of each image's cells in canvas pixels.
         area: ``(B,)`` salient area in canvas pixels (exact).
-        centroid: ``(B, 2)`` ``(x, y)`` centroid in source pixels (cell accuracy).
-        box: ``(B, 4)`` box holding the region, xyxy source pixels, rounded outwards to
-            cells (the whole image where the region is empty).
+        centroid: ``(B, 2)`` ``(x, y)`` centroid in source pixels (exact; pixel ``i``
+            spans ``[i, i + 1)``; the image centre where the region is empty).
+        box: ``(B, 4)`` box holding the region, xyxy source pixels (exact in canvas
+            pixels; the whole image where the region is empty).
         empty: ``(B,)`` bool, no salient pixel (no map, an all-zero map...).
         scales: ``(B, 2)`` canvas pixels per source pixel ``(y, x)``.
     """
 
     table: torch.Tensor
-    cell: int
+    cell: torch.Tensor
     area: torch.Tensor
     centroid: torch.Tensor
     box: torch.Tensor
@@ -50,31 +54,49 @@ class SalientRegions:
     scales: torch.Tensor
 
     def box_area(self, boxes: torch.Tensor) -> torch.Tensor:
-        """Salient canvas pixels in the cells wholly inside source-pixel boxes
-        ``(B, K, 4)`` -> ``(B, K)``: a lower bound of the pixels whose centres are inside."""
-        scale = self.scales.to(boxes)[:, None, [1, 0, 1, 0]] / self.cell
+        """Salient canvas pixels inside source-pixel boxes ``(B, K, 4)`` -> ``(B, K)``
+        (exact on cell boundaries, cells' pixels spread evenly over them otherwise)."""
+        scale = (self.scales.to(boxes)[:, [1, 0, 1, 0]] / self.cell.to(boxes)[:, None])[:, None, :]
         cells = boxes * scale
         rows, cols = self.table.shape[1] - 1, self.table.shape[2] - 1
-        x1 = torch.ceil(cells[..., 0] - 1e-6).long().clamp(0, cols)
-        y1 = torch.ceil(cells[..., 1] - 1e-6).long().clamp(0, rows)
-        x2 = torch.floor(cells[..., 2] + 1e-6).long().clamp(0, cols)
-        y2 = torch.floor(cells[..., 3] + 1e-6).long().clamp(0, rows)
         flat, stride = self.table.flatten(1), cols + 1
 
-        def at(y, x):
-            return flat.gather(1, (y * stride + x).flatten(1)).view(y.shape)
+        def at(x, y):
+            x, y = x.clamp(0, cols), y.clamp(0, rows)
+            x0, y0 = x.floor().clamp(max=max(cols - 1, 0)), y.floor().clamp(max=max(rows - 1, 0))
+            fx, fy = x - x0, y - y0
+            x0, y0 = x0.long(), y0.long()
+            x1, y1 = (x0 + 1).clamp(max=cols), (y0 + 1).clamp(max=rows)
 
-        total = at(y2, x2) - at(y1, x2) - at(y2, x1) + at(y1, x1)
-        return total * ((x2 > x1) & (y2 > y1))
+            def get(yy, xx):
+                return flat.gather(1, (yy * stride + xx).flatten(1)).view(yy.shape)
+
+            return ((1 - fx) * (1 - fy) * get(y0, x0) + fx * (1 - fy) * get(y0, x1)
+                    + (1 - fx) * fy * get(y1, x0) + fx * fy * get(y1, x1))
+
+        x1, y1, x2, y2 = cells.unbind(-1)
+        total = at(x2, y2) - at(x1, y2) - at(x2, y1) + at(x1, y1)
+        return total.clamp_min(0) * ((x2 > x1) & (y2 > y1))
 
     def coverage(self, boxes: torch.Tensor) -> torch.Tensor:
-        """Fraction ``(B, K)`` of each image's salient area inside the boxes (a lower
-        bound; 0 when the region is empty)."""
+        """Fraction ``(B, K)`` of each image's salient area inside the boxes (0 when the
+        region is empty)."""
         return self.box_area(boxes) / self.area.clamp_min(1)[:, None]
+
+    def source_area(self) -> torch.Tensor:
+        """``(B,)`` salient area in source pixels."""
+        return self.area / (self.scales[:, 0] * self.scales[:, 1])
 
 
 _warned = False
 _last: tuple = (None, None, None)  # (weak reference to the maps, threshold, regions)
+
+
+def image_extents(batch: ImageBatch) -> torch.Tensor:
+    """``(B, 2)`` int64 ``(height, width)`` of each image on the canvas (a function of the
+    image and the sampler's ``max_side`` only)."""
+    device = batch.images.device
+    return (batch.sizes.to(device).double() * batch.scales.to(device).double()).round().long().clamp_min(1)
 
 
 def salient_regions(batch: ImageBatch, threshold: float = 0.5) -> SalientRegions:
@@ -98,41 +120,48 @@ def salient_regions(batch: ImageBatch, threshold: float = 0.5) -> SalientRegions
 def _salient_regions(batch: ImageBatch, threshold: float) -> SalientRegions:
     global _warned
     n, device = len(batch), batch.images.device
-    height, width = batch.images.shape[-2:]
-    cell = max(1, math.ceil(max(height, width) / GRID))
-    sizes = batch.sizes.to(device).double()
-    scales = batch.scales.to(device).double()
-    if batch.saliency is None:
-        counts = torch.zeros((n, math.ceil(height / cell), math.ceil(width / cell)), device=device)
-    else:
+    canvas_h, canvas_w = batch.images.shape[-2:]
+    extent = image_extents(batch)
+    cell = ((extent.amax(1) + GRID - 1) // GRID).clamp_min(1)
+    cells = (extent + cell[:, None] - 1) // cell[:, None]
+    rows_n, cols_n = (int(v) for v in cells.amax(0).tolist()) if n and batch.saliency is not None else (1, 1)
+    counts = torch.zeros((n, rows_n, cols_n), dtype=torch.float64, device=device)
+    row_counts = torch.zeros((n, canvas_h), dtype=torch.float64, device=device)
+    col_counts = torch.zeros((n, canvas_w), dtype=torch.float64, device=device)
+    if batch.saliency is not None and n:
         saliency = batch.saliency[:, 0].float()
         peak = saliency.flatten(1).amax(1).view(n, 1, 1)
         level = torch.where(peak > 0, threshold * peak, torch.inf)  # an all-zero map has no region
-        region = (saliency >= level).float()
-        counts = F.avg_pool2d(region[:, None], cell, ceil_mode=True, divisor_override=1)[:, 0] if cell > 1 else region
-    counts = counts.double()
+        region = (saliency >= level).float()  # padding is 0 < level: never salient
+        row_counts, col_counts = region.sum(2).double(), region.sum(1).double()
+        for side in cell.unique().tolist():
+            rows = (cell == side).nonzero()[:, 0]
+            h, w = (int(v) for v in extent[rows].amax(0).tolist())
+            part = (region if len(rows) == n else region[rows])[:, None, :h, :w]
+            pooled = F.avg_pool2d(part, side, ceil_mode=True, divisor_override=1) if side > 1 else part
+            counts[rows, : pooled.shape[2], : pooled.shape[3]] = pooled[:, 0].double()
     table = F.pad(counts.cumsum(1).cumsum(2), (1, 0, 1, 0))
-    area = table[:, -1, -1]
+    area = row_counts.sum(1)
     empty = area < 1
     if bool(empty.any()) and batch.saliency is not None and not _warned:
         warnings.warn("some saliency maps are empty: those samples fall back to uniform crops (fallback_used)", stacklevel=3)
         _warned = True
-    rows_n, cols_n = counts.shape[1:]
-    centres_y = (torch.arange(rows_n, device=device, dtype=torch.float64) + 0.5) * cell
-    centres_x = (torch.arange(cols_n, device=device, dtype=torch.float64) + 0.5) * cell
+    scales = batch.scales.to(device).double()
+    sizes = batch.sizes.to(device).double()
     mass = area.clamp_min(1)
-    cx = (counts.sum(1) * centres_x).sum(1) / mass / scales[:, 1]
-    cy = (counts.sum(2) * centres_y).sum(1) / mass / scales[:, 0]
-    rows, cols = counts.amax(2) > 0, counts.amax(1) > 0
+    xs = torch.arange(canvas_w, device=device, dtype=torch.float64) + 0.5
+    ys = torch.arange(canvas_h, device=device, dtype=torch.float64) + 0.5
+    centroid = torch.stack([(col_counts * xs).sum(1) / mass / scales[:, 1], (row_counts * ys).sum(1) / mass / scales[:, 0]], 1)
     big = 1 << 40
-    col_index = torch.arange(cols_n, device=device)
-    row_index = torch.arange(rows_n, device=device)
-    x1 = torch.where(cols, col_index, big).amin(1).double() * cell
-    x2 = torch.where(cols, col_index + 1, -1).amax(1).double() * cell
-    y1 = torch.where(rows, row_index, big).amin(1).double() * cell
-    y2 = torch.where(rows, row_index + 1, -1).amax(1).double() * cell
+    cols_on, rows_on = col_counts > 0, row_counts > 0
+    col_index = torch.arange(canvas_w, device=device)
+    row_index = torch.arange(canvas_h, device=device)
+    x1 = torch.where(cols_on, col_index, big).amin(1).double() if canvas_w else torch.zeros(n, device=device)
+    x2 = torch.where(cols_on, col_index + 1, -1).amax(1).double() if canvas_w else torch.zeros(n, device=device)
+    y1 = torch.where(rows_on, row_index, big).amin(1).double() if canvas_h else torch.zeros(n, device=device)
+    y2 = torch.where(rows_on, row_index + 1, -1).amax(1).double() if canvas_h else torch.zeros(n, device=device)
     box = torch.stack([x1 / scales[:, 1], y1 / scales[:, 0], x2 / scales[:, 1], y2 / scales[:, 0]], 1)
     whole = torch.stack([torch.zeros_like(sizes[:, 0]), torch.zeros_like(sizes[:, 0]), sizes[:, 1], sizes[:, 0]], 1)
     box = torch.where(empty[:, None], whole, torch.minimum(box, whole[:, [2, 3, 2, 3]]))
-    centroid = torch.where(empty[:, None], whole[:, 2:] / 2, torch.stack([cx, cy], 1))
+    centroid = torch.where(empty[:, None], whole[:, 2:] / 2, centroid)
     return SalientRegions(table=table, cell=cell, area=area, centroid=centroid, box=box, empty=empty, scales=scales)

@@ -1,9 +1,10 @@
-"""Everything measured on a batch of images: decode, hash, saliency, pairs and statistics.
+"""Everything measured on a batch of images: decode, then every section's ``measure``.
 
-:func:`analyse_batch` is what a scan worker runs. It never raises: a failure
+:func:`analyse_batch` is what a scan worker (or a Ray task) runs. It never raises: a failure
 becomes a ``"bad"`` record with the reason, and a file that does not claim to be an
 image (no image extension) and is not one becomes ``"skipped"``. Saliency and the
-recipes' crop boxes are computed for the whole batch in one call each.
+recipes' crop boxes are computed for the whole batch in one call each (see
+:mod:`pairgen.diagnostics.section`).
 
 Example:
     >>> from pairgen.diagnostics.inputs import Item
@@ -24,17 +25,22 @@ import torch
 from pairgen.random import derive_seeds
 
 from . import hashing
-from .centricity import centricity_features
-from .decode import ANALYSIS_SIDE, DEFAULT_MAX_PIXELS, BadImage, Decoded, decode_bytes, decode_object
+from .decode import (
+    ANALYSIS_SIDE,
+    DEFAULT_MAX_PIXELS,
+    BadImage,
+    Decoded,
+    decode_bytes,
+    decode_object,
+    fit,
+)
 from .inputs import Item, load_dataset_item
-from .object_proxy import SaliencyFn, boundary_contrast_no_prior, normalise_map, object_mask, saliency_maps
-from .pair_quality import BoxSampler, pair_statistics
+from .pair_quality import RecipePairs, resolve_recipes
 from .records import ImageRecord
-from .recipes import resolve_recipes
-from .shortcuts import shortcut_features
+from .section import Measured
 
 #: Version of the per-image analysis; cached records of another version are rescanned.
-ANALYSIS_VERSION = 1
+ANALYSIS_VERSION = 2
 #: Files larger than this are not read (bad: "file too large").
 DEFAULT_MAX_FILE_BYTES = 1 << 31
 
@@ -47,9 +53,9 @@ class ScanSettings:
         side: longest side of the analysis image.
         max_pixels: decompression-bomb limit (width x height).
         max_file_bytes: files larger than this are bad without being read.
-        saliency: the object proxy's batched saliency function (``object_proxy``).
-        samplers: ``(name, box sampler)`` pairs whose pair quality is measured
+        samplers: ``(name, RecipePairs)`` pairs whose pair quality is measured
             (default: the ``simclr`` recipe).
+        backbone: a ``backbone.BackboneCue`` for the backbone's centricity cue, or None.
         pairs_per_image: Monte-Carlo pairs per image and sampler.
         seed: base seed of the Monte-Carlo pairs.
     """
@@ -57,8 +63,8 @@ class ScanSettings:
     side: int = ANALYSIS_SIDE
     max_pixels: int = DEFAULT_MAX_PIXELS
     max_file_bytes: int = DEFAULT_MAX_FILE_BYTES
-    saliency: SaliencyFn = boundary_contrast_no_prior
-    samplers: tuple[tuple[str, BoxSampler], ...] = field(default_factory=lambda: resolve_recipes("simclr"))
+    samplers: tuple[tuple[str, RecipePairs], ...] = field(default_factory=lambda: resolve_recipes("simclr"))
+    backbone: object = None
     pairs_per_image: int = 16
     seed: int = 0
 
@@ -75,10 +81,15 @@ class ScanSettings:
         if len(set(names)) != len(names):
             raise ValueError(f"sampler names must be unique, got {names}")
 
+    @property
+    def canvas_side(self) -> int:
+        """Longest side images are decoded at: the largest ``max_side`` of the recipes' samplers."""
+        return max([self.side] + [s.max_side for _, s in self.samplers])
+
     def fingerprint(self) -> str:
         """A digest of everything that changes a record."""
-        described = (ANALYSIS_VERSION, self.side, self.max_pixels, self.max_file_bytes, describe(self.saliency),
-                     tuple((n, describe(s)) for n, s in self.samplers), self.pairs_per_image, self.seed)
+        described = (ANALYSIS_VERSION, self.side, self.max_pixels, self.max_file_bytes, repr(self.backbone),
+                     tuple((n, repr(s)) for n, s in self.samplers), self.pairs_per_image, self.seed)
         return hashlib.blake2b(repr(described).encode(), digest_size=8).hexdigest()
 
 
@@ -121,7 +132,7 @@ def _load(item: Item, settings: ScanSettings, dataset) -> tuple[ImageRecord, _Lo
             decoded, digest, sidecar = _load_file(item, settings)
         else:
             image, record.label, sidecar = load_dataset_item(dataset, item.index)
-            decoded = decode_object(image, side=settings.side)
+            decoded = decode_object(image, side=settings.canvas_side)
             if decoded.width * decoded.height > settings.max_pixels:
                 raise BadImage(f"decompression bomb: {decoded.width}x{decoded.height} exceeds max_pixels")
             digest = hashing.exact_hash(decoded.rgb.tobytes())
@@ -141,42 +152,28 @@ def _load_file(item: Item, settings: ScanSettings) -> tuple[Decoded, str, object
         raise BadImage(f"file too large ({item.size:,} bytes > max_file_bytes {settings.max_file_bytes:,})")
     try:
         with open(item.path, "rb") as handle:
-            data = handle.read(settings.max_file_bytes + 1)
+            if item.offset is not None:  # a member of a tar shard
+                handle.seek(item.offset)
+                data = handle.read(item.size)
+            else:
+                data = handle.read(settings.max_file_bytes + 1)
     except OSError as err:
         raise BadImage(f"cannot read: {err.strerror or err}") from None
-    decoded = decode_bytes(data, name=item.path, max_pixels=settings.max_pixels, side=settings.side)
+    decoded = decode_bytes(data, name=item.key, max_pixels=settings.max_pixels, side=settings.canvas_side)
     return decoded, hashing.exact_hash(data), item.mask_path
 
 
 def _measure(batch: list[_Loaded], settings: ScanSettings) -> None:
-    computed = [i for i, one in enumerate(batch) if one.sidecar is None]
-    maps = dict(zip(computed, saliency_maps([batch[i].decoded.rgb for i in computed], settings.saliency)))
-    saliency = np.stack([maps[i] if one.sidecar is None else _sidecar_map(one.sidecar) for i, one in enumerate(batch)])
-    masks = [object_mask(s) for s in saliency]
-    for one, sal, mask in zip(batch, saliency, masks):
-        record, rgb = one.record, one.decoded.rgb
+    from .sections import SECTIONS
+
+    measured = []
+    for one in batch:
+        rgb = fit(one.decoded.rgb, settings.side)
         gray = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
-        record.dhash = f"{hashing.dhash(gray):016x}"  # from the analysis image: the grid loses detail
-        record.phash = f"{hashing.phash(gray):016x}"
-        for name, value in shortcut_features(rgb, gray, one.decoded.gray_source).items():
-            setattr(record, name, value)
-        features = centricity_features(sal, mask)
-        record.salient_fraction = features.salient_fraction
-        record.centroid_x, record.centroid_y = features.centroid or (None, None)
-        record.components, record.dominant_share = features.components, features.dominant_share
-        record.object_centric = features.object_centric
-    pairs = settings.pairs_per_image
-    sizes = np.repeat(np.array([[one.decoded.width, one.decoded.height] for one in batch]), pairs, axis=0)
-    repeated = np.repeat(saliency, pairs, axis=0)
-    seeds = pair_seeds([one.record.key for one in batch], pairs, settings.seed)
-    for name, sampler in settings.samplers:
-        boxes = np.asarray(sampler(sizes, repeated, seeds), dtype=np.float64)
-        if boxes.shape != (len(sizes), 2, 4):
-            raise ValueError(f"box sampler {name!r} must return shape ({len(sizes)}, 2, 4), got {boxes.shape}")
-        boxes = boxes.reshape(len(batch), pairs, 2, 4)
-        for one, mask, image_boxes in zip(batch, masks, boxes):
-            rate, iou = pair_statistics(mask, one.decoded.width, one.decoded.height, image_boxes)
-            one.record.pairs[name] = [rate, iou]
+        saliency = None if one.sidecar is None else _sidecar_map(one.sidecar)
+        measured.append(Measured(one.record, one.decoded, rgb, gray, saliency))
+    for section in SECTIONS:
+        section.measure(measured, settings)
 
 
 def pair_seeds(keys: list[str], pairs: int, seed: int) -> np.ndarray:
@@ -187,13 +184,14 @@ def pair_seeds(keys: list[str], pairs: int, seed: int) -> np.ndarray:
 
 
 def _sidecar_map(source) -> np.ndarray:
-    """A sidecar mask/saliency: a file path (image or ``.npy``) or an in-memory map."""
+    """A sidecar mask/saliency as a float32 map in [0, 1]: a file path (image or ``.npy``) or an in-memory map."""
+    from pathlib import Path
+
+    from pairgen.saliency.sidecar import _read_array, to_saliency_map
+
     if isinstance(source, (str, bytes)) or hasattr(source, "__fspath__"):
-        if str(source).lower().endswith(".npy"):
-            return normalise_map(np.load(source, allow_pickle=False))
-        with open(source, "rb") as handle:
-            return normalise_map(decode_bytes(handle.read(), side=ANALYSIS_SIDE).rgb[..., 0])
-    return normalise_map(decode_object(source, side=ANALYSIS_SIDE).rgb[..., 0])
+        return to_saliency_map(_read_array(Path(source)), source=str(source)).numpy()
+    return to_saliency_map(np.asarray(source) if not hasattr(source, "detach") else source).numpy()
 
 
 def _status(record: ImageRecord, status: str, reason: str) -> ImageRecord:
@@ -204,9 +202,3 @@ def _status(record: ImageRecord, status: str, reason: str) -> ImageRecord:
 def _key_seed(key: str) -> int:
     digest = hashlib.blake2b(key.encode("utf-8", "surrogateescape"), digest_size=8).digest()
     return int.from_bytes(digest, "big") >> 3  # 61 bits: adding the pair index cannot overflow
-
-
-def describe(fn) -> str:
-    """A stable name of a function or callable object (for fingerprints and reports)."""
-    qualname = getattr(fn, "__qualname__", None)
-    return f"{fn.__module__}.{qualname}" if qualname and hasattr(fn, "__module__") else repr(fn)

@@ -1,4 +1,4 @@
-"""Object-centric or scene-centric: per-image features and verdicts, and the dataset's.
+"""Object-centric or scene-centric: per-image cues, a calibrated verdict, the dataset's share.
 
 Purushwalkam & Gupta ("Demystifying Contrastive Self-Supervised Learning:
 Invariances, Augmentations and Dataset Biases", NeurIPS 2020) show that aggressive
@@ -6,75 +6,169 @@ random crops help on object-centric data (one main object, ImageNet) and hurt on
 scene-centric data (several objects, no main one, MS-COCO): two crops of a scene
 often show different objects, and the model learns to match them anyway.
 
-From the object mask of the image's saliency (``object_proxy``):
+The cues come from a saliency map of the image on a ``SIDE`` x ``SIDE`` grid
+(boundary contrast *without* its centre prior, :func:`scene_saliency`: the prior
+assumes that the subject sits in the middle, the very thing measured here; a
+sidecar map replaces it) and its object mask (Otsu's threshold):
 
-* ``salient_fraction``: mask area / image area;
-* ``centroid``: saliency-weighted centroid of the mask, as fractions of width and
-  height (the centre-bias heatmap aggregates these);
-* ``components``: 8-connected mask components of at least 1% of the image;
-* ``dominant_share``: the largest component's share of the components' area.
+* ``dominant_share``: the largest 8-connected component's share of the area of the
+  components of at least 1% of the image (several salient components: low);
+* ``spread``: spatial standard deviation of the mask, ``sqrt(var x + var y)`` in
+  fractions of width and height (salient stuff all over the frame: high);
+* ``salient_fraction``: mask area / image area (object size);
+* ``centre_distance``: distance of the mask's centroid from the frame's centre, in
+  fractions of the sides (a scene's scattered saliency averages out to the centre;
+  a single object is often off-centre);
+* optionally ``backbone_fraction``: the share of the frame where a pretrained
+  backbone's mean last-stage activation is at least half its peak
+  (:mod:`pairgen.diagnostics.backbone`).
 
-An image is **object-centric** when it has a dominant component: at least one
-component, and the largest holds at least ``DOMINANT_SHARE`` of the salient area.
-The dataset verdict is the majority of the per-image verdicts.
+The verdict is a logistic score over the standardised cues,
+``score = bias + sum(w * (cue - mean) / std)``: scene-centric when ``score > 0``.
+The constants below were fitted on photos-dev (31 labelled photos, 3 scene-centric)
+by ``benchmarks/diagnose_verdicts.py`` (class-balanced logistic regression, L2
+penalty 1); the leave-one-out figures are in benchmarks/RESULTS.md. Nothing is
+fitted at run time. The dataset verdict is the majority of the per-image verdicts.
 
 Example:
-    >>> mask = np.zeros((64, 64), bool); mask[20:40, 20:40] = True
-    >>> features = centricity_features(mask.astype(np.float32), mask)
-    >>> features.components, features.object_centric
+    >>> mask = np.zeros((64, 64), np.float32); mask[20:40, 20:40] = 1
+    >>> cues = centricity_cues(mask)
+    >>> cues.components, object_centric(cues)
     (1, True)
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import cv2
 import numpy as np
 
+from .examples import Examples
+from .page import escape, gallery, img, pct, table
+from .plots import ORANGE, encode, figure, stairs
+from .section import Measured, Section
 from .streaming import Histogram, Moments, linear_edges
 
+#: Side of the saliency grid the cues are measured on.
+SIDE = 64
 #: Smallest component counted, as a fraction of the image area.
 MIN_COMPONENT = 0.01
-#: Share of the salient area the largest component needs for an object-centric verdict.
-DOMINANT_SHARE = 0.5
 #: Side of the centroid heatmap grid.
 HEATMAP_SIDE = 16
 
 
 @dataclass(frozen=True)
-class CentricityFeatures:
+class Calibration:
+    """A logistic verdict over named cues: ``bias + sum(weight * (cue - mean) / std) > 0`` is scene-centric."""
+
+    cues: tuple[str, ...]
+    mean: tuple[float, ...]
+    std: tuple[float, ...]
+    weights: tuple[float, ...]
+    bias: float
+
+    def score(self, values: dict) -> float:
+        return self.bias + sum(w * (values[c] - m) / s for c, m, s, w in zip(self.cues, self.mean, self.std,
+                                                                              self.weights))
+
+
+#: Weight-free verdict (saliency cues only), fitted on photos-dev.
+WEIGHT_FREE = Calibration(
+    cues=("dominant_share", "spread", "salient_fraction", "centre_distance"),
+    mean=(0.7577, 0.2911, 0.2288, 0.1169),
+    std=(0.2789, 0.0583, 0.1027, 0.0841),
+    weights=(-1.706, -0.046, 0.189, -1.053),
+    bias=-2.199,
+)
+#: Verdict with the backbone's cue, fitted on photos-dev.
+WITH_BACKBONE = Calibration(
+    cues=("dominant_share", "spread", "salient_fraction", "centre_distance", "backbone_fraction"),
+    mean=(0.7577, 0.2911, 0.2288, 0.1169, 0.258),
+    std=(0.2789, 0.0583, 0.1027, 0.0841, 0.0733),
+    weights=(-1.499, 0.183, 0.163, -0.996, 1.01),
+    bias=-2.447,
+)
+
+
+@dataclass(frozen=True)
+class CentricityCues:
     salient_fraction: float
     centroid: tuple[float, float] | None
     components: int
     dominant_share: float
-    object_centric: bool
+    spread: float
+    centre_distance: float
+    backbone_fraction: float | None = None
+
+    def as_dict(self) -> dict:
+        return {"salient_fraction": self.salient_fraction, "dominant_share": self.dominant_share,
+                "spread": self.spread, "centre_distance": self.centre_distance,
+                "backbone_fraction": self.backbone_fraction}
 
 
-def centricity_features(saliency: np.ndarray, mask: np.ndarray) -> CentricityFeatures:
-    """Features and verdict of one image from its [0, 1] saliency map and object mask."""
-    fraction = float(mask.mean())
+def scene_saliency(images: list[np.ndarray]) -> np.ndarray:
+    """``(B, SIDE, SIDE)`` boundary-contrast maps without the centre prior, of uint8 RGB images of any sizes."""
+    import torch
+
+    from pairgen.saliency import boundary_contrast
+
+    if not images:
+        return np.zeros((0, SIDE, SIDE), np.float32)
+    grid = np.stack([cv2.resize(rgb, (SIDE, SIDE), interpolation=cv2.INTER_AREA) for rgb in images])
+    with torch.no_grad():
+        maps = boundary_contrast(torch.from_numpy(grid).permute(0, 3, 1, 2).contiguous(), size=SIDE,
+                                 centre_sigma=None)
+    return maps[:, 0].float().numpy()
+
+
+def object_mask(saliency: np.ndarray) -> np.ndarray:
+    """Boolean object mask: Otsu's threshold of a map scaled by its peak; empty for a flat map."""
+    peak = float(saliency.max())
+    if peak - float(saliency.min()) < 1e-3 * max(peak, 1e-12) or peak <= 0:
+        return np.zeros(saliency.shape, bool)
+    levels = np.rint(np.clip(saliency / peak, 0, 1) * 255).astype(np.uint8)
+    threshold, _ = cv2.threshold(levels, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    return levels > threshold
+
+
+def centricity_cues(saliency: np.ndarray, backbone_fraction: float | None = None) -> CentricityCues:
+    """The cues of one image from its ``(SIDE, SIDE)`` saliency map (any non-negative scale)."""
+    mask = object_mask(np.nan_to_num(np.asarray(saliency, np.float32), nan=0.0, posinf=0.0, neginf=0.0))
     if not mask.any():
-        return CentricityFeatures(0.0, None, 0, 0.0, False)
-    weights = saliency * mask
-    total = float(weights.sum())
+        return CentricityCues(0.0, None, 0, 0.0, 0.0, 0.0, backbone_fraction)
     height, width = mask.shape
-    if total > 0:
-        ys, xs = np.indices(mask.shape, dtype=np.float64)
-        centroid = (float((weights * (xs + 0.5)).sum() / total / width),
-                    float((weights * (ys + 0.5)).sum() / total / height))
-    else:
-        centroid = None
+    ys, xs = np.nonzero(mask)
+    fx, fy = (xs + 0.5) / width, (ys + 0.5) / height
+    centroid = (float(fx.mean()), float(fy.mean()))
     _, _, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
     areas = stats[1:, cv2.CC_STAT_AREA]
     areas = areas[areas >= MIN_COMPONENT * mask.size]
-    dominant = float(areas.max() / areas.sum()) if len(areas) else 0.0
-    return CentricityFeatures(fraction, centroid, int(len(areas)), dominant,
-                              bool(len(areas) >= 1 and dominant >= DOMINANT_SHARE))
+    return CentricityCues(
+        salient_fraction=float(mask.mean()),
+        centroid=centroid,
+        components=len(areas),
+        dominant_share=float(areas.max() / areas.sum()) if len(areas) else 0.0,
+        spread=float(math.sqrt(fx.var() + fy.var())),
+        centre_distance=float(math.hypot(centroid[0] - 0.5, centroid[1] - 0.5)),
+        backbone_fraction=backbone_fraction,
+    )
+
+
+def scene_score(cues: CentricityCues) -> float:
+    """Log-odds that the image is scene-centric (the backbone's calibration where its cue is present)."""
+    calibration = WEIGHT_FREE if cues.backbone_fraction is None else WITH_BACKBONE
+    return calibration.score(cues.as_dict())
+
+
+def object_centric(cues: CentricityCues) -> bool:
+    """The per-image verdict."""
+    return scene_score(cues) <= 0.0
 
 
 class CentricityStats:
-    """Dataset aggregate of the per-image features."""
+    """Dataset aggregate of the per-image cues and verdicts."""
 
     def __init__(self):
         self.fraction = Moments()
@@ -83,13 +177,17 @@ class CentricityStats:
         self.heatmap = np.zeros((HEATMAP_SIDE, HEATMAP_SIDE), np.int64)
         self.object_centric = 0
         self.images = 0
+        self.with_backbone = 0
         self.per_class: dict[str, list[int]] = {}
+        self.most_scene = Examples()
 
     def add(self, record) -> None:
         if record.status != "ok" or record.object_centric is None:
             return
         self.images += 1
+        self.most_scene.add(record.scene_score, record, score=record.scene_score)
         self.object_centric += record.object_centric
+        self.with_backbone += record.backbone_fraction is not None
         self.fraction.add(record.salient_fraction)
         self.fraction_hist.add(record.salient_fraction)
         self.components[min(record.components, 10)] += 1
@@ -102,7 +200,7 @@ class CentricityStats:
             counts[0] += record.object_centric
             counts[1] += 1
 
-    def result(self) -> dict:
+    def result(self, settings: dict | None = None) -> dict:
         located = int(self.heatmap.sum())
         third = HEATMAP_SIDE // 3
         central = int(self.heatmap[third:HEATMAP_SIDE - third, third:HEATMAP_SIDE - third].sum())
@@ -112,6 +210,7 @@ class CentricityStats:
             "images": self.images,
             "object_centric_fraction": share,
             "verdict": None if share is None else ("object-centric" if share >= 0.5 else "scene-centric"),
+            "cues": "saliency and backbone" if self.images and self.with_backbone == self.images else "saliency",
             "salient_fraction": self.fraction.to_dict() | {"histogram": self.fraction_hist.to_dict()},
             "components_histogram": self.components,
             "centroid_heatmap": self.heatmap.tolist(),
@@ -120,4 +219,143 @@ class CentricityStats:
                 "central_area": central_area,
             },
             "per_class_object_centric_fraction": {k: v[0] / v[1] for k, v in sorted(self.per_class.items())},
+            "most_scene_centric": self.most_scene.result(),
         }
+
+
+class CentricitySection(Section):
+    """Object- or scene-centric, per image and for the dataset; the centre bias."""
+
+    name = "centricity"
+
+    def measure(self, batch: list[Measured], settings) -> None:
+        computed = [i for i, one in enumerate(batch) if one.saliency is None]
+        maps = dict(zip(computed, scene_saliency([batch[i].rgb for i in computed])))
+        backbone = settings.backbone([one.rgb for one in batch]) if settings.backbone is not None else None
+        for i, one in enumerate(batch):
+            grid = maps[i] if one.saliency is None else cv2.resize(one.saliency, (SIDE, SIDE),
+                                                                    interpolation=cv2.INTER_AREA)
+            cues = centricity_cues(grid, None if backbone is None else backbone[i])
+            record = one.record
+            record.salient_fraction, record.components = cues.salient_fraction, cues.components
+            record.centroid_x, record.centroid_y = cues.centroid or (None, None)
+            record.dominant_share, record.spread = cues.dominant_share, cues.spread
+            record.centre_distance, record.backbone_fraction = cues.centre_distance, cues.backbone_fraction
+            record.scene_score = scene_score(cues)
+            record.object_centric = object_centric(cues)
+
+    def stats(self, settings: dict) -> CentricityStats:
+        return CentricityStats()
+
+    def html(self, cen: dict, report: dict, preview) -> str:
+        if not cen["images"]:
+            return ""
+        bias = cen["centre_bias"]
+        text = (f"<p><b>{escape(cen['verdict'])}</b>: {pct(cen['object_centric_fraction'])} of images are "
+                f"object-centric (cues: {escape(cen['cues'])}; a logistic score of the largest salient component's "
+                f"share, the salient spread, area and centre distance, calibrated on labelled photos). Salient "
+                f"area {pct(cen['salient_fraction']['mean'])} of the image on average; "
+                f"{pct(bias['central_fraction'])} of saliency centroids fall in the central "
+                f"{pct(bias['central_area'])} of the frame (centre bias).</p>")
+        parts = [f"<section><h2>Object-centricity</h2>{text}"]
+        if "agreement" in cen:
+            parts.append(_agreement_html(cen["agreement"]))
+        parts.append(img(_figure(cen), "centricity"))
+        if cen["most_scene_centric"]:
+            parts.append("<h3>Most scene-centric images</h3>"
+                         + gallery(preview, cen["most_scene_centric"], lambda x: f"score {x['score']:+.1f}"))
+        parts.append("</section>")
+        return "".join(parts)
+
+
+SECTION = CentricitySection()
+
+
+def _agreement_html(agree: dict) -> str:
+    c = agree["confusion"]
+    rows = [["truth: object-centric", str(c["object"]["object"]), str(c["object"]["scene"])],
+            ["truth: scene-centric", str(c["scene"]["object"]), str(c["scene"]["scene"])]]
+    return (f"<p>Against the {agree['images']} supplied labels: balanced accuracy "
+            f"<b>{pct(agree['balanced_accuracy'], 1)}</b>.</p>"
+            + table(["", "verdict: object-centric", "verdict: scene-centric"], rows, "kv"))
+
+
+def _figure(centricity: dict) -> str:
+    fig, (a, b, c) = figure(3, height=3.0)
+    stairs(a, centricity["salient_fraction"]["histogram"], "Salient-area fraction", "fraction of image")
+    counts = centricity["components_histogram"]
+    b.bar(range(len(counts)), counts, color=ORANGE)
+    b.set_xticks(range(len(counts)), [str(i) for i in range(len(counts) - 1)] + ["10+"], fontsize=8)
+    b.set_title("Salient components per image", fontsize=10)
+    b.set_xlabel("components (>= 1% of image)", fontsize=9)
+    b.tick_params(labelsize=8)
+    heat = np.asarray(centricity["centroid_heatmap"], dtype=float)
+    shown = c.imshow(heat, extent=(0, 1, 1, 0), cmap="magma", interpolation="nearest")
+    c.set_title("Saliency centroids (centre bias)", fontsize=10)
+    c.set_xlabel("x / width", fontsize=9)
+    c.set_ylabel("y / height", fontsize=9)
+    c.tick_params(labelsize=8)
+    fig.colorbar(shown, ax=c, fraction=0.046, pad=0.04).ax.tick_params(labelsize=7)
+    return encode(fig)
+
+
+def agreement(records, labels: dict[str, bool]) -> dict:
+    """Balanced accuracy and confusion matrix of the verdicts against ``labels`` (name -> object-centric).
+
+    A record matches a label by its key, its path relative to nothing, or its file name.
+    """
+    confusion = {"object": {"object": 0, "scene": 0}, "scene": {"object": 0, "scene": 0}}
+    matched = 0
+    for record in records:
+        if record.status != "ok" or record.object_centric is None:
+            continue
+        truth = _lookup(labels, record.key)
+        if truth is None:
+            continue
+        matched += 1
+        confusion["object" if truth else "scene"]["object" if record.object_centric else "scene"] += 1
+    recalls = [row[name] / sum(row.values()) for name, row in confusion.items() if sum(row.values())]
+    return {"images": matched, "unmatched_labels": len(labels) - matched,
+            "balanced_accuracy": sum(recalls) / len(recalls) if recalls else None,
+            "confusion": confusion, "rows": "truth", "columns": "verdict"}
+
+
+def _lookup(labels: dict[str, bool], key: str):
+    if key in labels:
+        return labels[key]
+    parts = key.replace("\\", "/").split("/")
+    for start in range(1, len(parts)):
+        tail = "/".join(parts[start:])
+        if tail in labels:
+            return labels[tail]
+    return None
+
+
+def read_centricity_labels(path) -> dict[str, bool]:
+    """``name -> object-centric`` from a CSV with a path column (``file``/``path``/...) and one of
+    ``object_centric`` (1/0), ``scene_centric`` (1/0) or ``centricity`` (``object``/``scene``)."""
+    import csv
+
+    with open(path, newline="", encoding="utf-8") as handle:
+        reader = csv.DictReader(handle)
+        columns = {c.lower().strip(): c for c in reader.fieldnames or []}
+        name_col = next((columns[c] for c in ("file", "path", "filename", "image", "key") if c in columns), None)
+        kind = next((c for c in ("object_centric", "scene_centric", "centricity") if c in columns), None)
+        if name_col is None or kind is None:
+            raise ValueError(f"centricity labels {str(path)!r} need a file/path column and one of object_centric, "
+                             f"scene_centric, centricity; found {list(columns)}")
+        labels = {}
+        for line, row in enumerate(reader, start=2):
+            value = row[columns[kind]].strip().lower()
+            if kind == "centricity":
+                if value not in ("object", "scene", "object-centric", "scene-centric"):
+                    raise ValueError(f"{path}:{line}: centricity must be object or scene, got {value!r}")
+                labels[row[name_col]] = value.startswith("object")
+            else:
+                if value not in ("0", "1", "true", "false"):
+                    raise ValueError(f"{path}:{line}: {kind} must be 0 or 1, got {value!r}")
+                flag = value in ("1", "true")
+                labels[row[name_col]] = flag if kind == "object_centric" else not flag
+    if not labels:
+        raise ValueError(f"centricity labels {str(path)!r} hold no rows")
+    return labels

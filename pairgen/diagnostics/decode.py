@@ -2,9 +2,9 @@
 
 Never raises anything but :class:`BadImage` for bad input, whose ``reason`` says what
 is wrong in words: empty, not an image, truncated, a decompression bomb, zero size.
-Readable images in awkward modes are converted the way a training loader sees them
-(``PIL.Image.convert("RGB")``): CMYK, palette, 1-bit, grayscale+alpha and RGBA (alpha
-dropped). High-bit-depth images (16-bit PNG/TIFF, 32-bit integer or float) are scaled
+Readable images in awkward modes are converted by the core's
+:func:`pairgen.collate.to_rgb_uint8`, the conversion training uses: CMYK, palette, 1-bit,
+grayscale+alpha and RGBA (alpha dropped). High-bit-depth images (16-bit PNG/TIFF, 32-bit integer or float) are scaled
 by their true bit depth (``65535`` for 16-bit), never clipped at 255 as a plain
 ``convert("L")`` does. JPEGs are decoded at a reduced DCT scale (``Image.draft``),
 which reads every byte (truncation is still caught) at a fraction of the cost.
@@ -131,7 +131,7 @@ def decode_object(obj, side: int = ANALYSIS_SIDE) -> Decoded:
             raise BadImage(f"zero-sized image ({width}x{height})")
         bit_depth = _MODE_BITS.get(obj.mode, 8)
         notes: list[str] = []
-        rgb = _array_rgb(np.asarray(obj), side) if bit_depth > 8 else _eight_bit_rgb(obj, side, notes)
+        rgb = fit(_core_rgb(obj), side) if bit_depth > 8 else _eight_bit_rgb(obj, side, notes)
         return Decoded(rgb, None, width, height, obj.mode, bit_depth, obj.mode in _GRAY_MODES,
                        notes + _shape_notes(width, height))
     if hasattr(obj, "detach") and hasattr(obj, "cpu"):
@@ -168,11 +168,7 @@ def _eight_bit_rgb(image: Image.Image, side: int, notes: list[str]) -> np.ndarra
         notes.append("palette converted to RGB")
     elif mode == "1":
         notes.append("1-bit converted to 8-bit")
-    target = "L" if mode in ("1", "L", "LA", "La") else "RGB"
-    image = image.convert(target) if image.mode != target else image
-    array = np.asarray(image)
-    array = _fit(array, side)
-    return np.repeat(array[:, :, None], 3, axis=2) if array.ndim == 2 else np.ascontiguousarray(array)
+    return fit(_core_rgb(image), side)
 
 
 def _high_depth_rgb(data: bytes, image: Image.Image, bit_depth: int, side: int) -> np.ndarray:
@@ -190,25 +186,21 @@ def _high_depth_rgb(data: bytes, image: Image.Image, bit_depth: int, side: int) 
 
 
 def _array_rgb(array: np.ndarray, side: int) -> np.ndarray:
-    """Any 2-D/3-D numeric array -> uint8 RGB, scaled by its dtype's range."""
-    if array.ndim == 3 and array.shape[-1] == 4:
-        array = array[..., :3]
-    if array.ndim == 3 and array.shape[-1] == 1:
-        array = array[..., 0]
-    if array.dtype == np.uint8:
-        out = array
-    elif array.dtype == np.bool_:
-        out = array.astype(np.uint8) * 255
-    elif array.dtype.kind in "ui":
-        scale = 255.0 / (np.iinfo(array.dtype).max if array.dtype.itemsize <= 2 else 2.0 ** 32 - 1)
-        out = np.clip(np.rint(array.astype(np.float32) * scale), 0, 255).astype(np.uint8)
-    else:
-        out = np.clip(np.rint(np.nan_to_num(array.astype(np.float32)) * 255.0), 0, 255).astype(np.uint8)
-    out = _fit(np.ascontiguousarray(out), side)
-    return np.repeat(out[:, :, None], 3, axis=2) if out.ndim == 2 else out
+    """A 2-D/3-D array -> uint8 RGB as training's loader converts it, shrunk to ``side``."""
+    return fit(_core_rgb(np.ascontiguousarray(array)), side)
 
 
-def _fit(array: np.ndarray, side: int) -> np.ndarray:
+def _core_rgb(image) -> np.ndarray:
+    """``pairgen.collate.to_rgb_uint8`` (the conversion training uses); its errors become :class:`BadImage`."""
+    from pairgen.collate import to_rgb_uint8
+
+    try:
+        return to_rgb_uint8(image)
+    except (TypeError, ValueError) as err:
+        raise BadImage(f"not an image array: {err}") from None
+
+
+def fit(array: np.ndarray, side: int) -> np.ndarray:
     """Shrink so that the longest side is at most ``side`` (never enlarges)."""
     height, width = array.shape[:2]
     longest = max(height, width)

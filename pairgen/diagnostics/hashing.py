@@ -16,6 +16,11 @@ which for well-spread hashes costs about ``N^2 / 2^(64 / (max_distance + 1))``
 comparisons instead of ``N^2``; identical hashes are collapsed first, so a thousand
 blank images cost one comparison, not a million.
 
+Exact copies are one image to the near-duplicate search (a group of exact copies is
+not reported again as near duplicates); identical files under different labels are
+*label conflicts*. ``duplicates.csv`` gives every image in a group (exact or near) its
+group id, for ``pairgen.negatives.negative_mask(groups=...)``.
+
 Example:
     >>> import numpy as np
     >>> h = np.array([0b1011, 0b1010, 0xFFFF_0000_0000_0000], dtype=np.uint64)
@@ -33,6 +38,13 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
 from .labels import false_negative_rates
+from .page import HTML_ROWS, escape, pct, table, thumb
+from .section import Measured, Section, add
+
+#: Thumbnails shown: groups, and images per group.
+THUMB_GROUPS, THUMB_PER_GROUP = 20, 5
+#: The file of group ids written next to report.json.
+DUPLICATES_FILE = "duplicates.csv"
 
 #: Default Hamming radius (of 64 bits) for near duplicates, for both hashes: resized and recompressed
 #: copies of photos stay within 4 bits, distinct photos are 12 or more apart (benchmarks/RESULTS.md).
@@ -130,47 +142,87 @@ def _close_pairs(ph: np.ndarray, dh: np.ndarray, max_distance: int) -> tuple[np.
 class DuplicateIndex:
     """Collects hashes record by record; groups them at the end.
 
-    Memory is about 100 bytes per image (key, two hashes and a digest), the only
-    part of the diagnostics that grows with the dataset.
+    Memory is about 100 bytes per image (key, label, two hashes and a digest), the
+    only part of the diagnostics that grows with the dataset.
     """
 
     def __init__(self, max_distance: int = NEAR_DUPLICATE_DISTANCE):
         self.max_distance = max_distance
         self.keys: list[str] = []
+        self.labels: list[str | None] = []
         self._phash: list[int] = []
         self._dhash: list[int] = []
         self._first: dict[str, int] = {}
         self._exact: dict[int, list[int]] = {}
+        self._unique: list[int] = []  # the first image of every distinct content
 
     def add(self, record) -> None:
         if record.status != "ok" or record.phash is None:
             return
         index = len(self.keys)
         self.keys.append(record.key)
-        self._phash.append(int(record.phash, 16))
-        self._dhash.append(int(record.dhash, 16))
+        self.labels.append(record.label)
         first = self._first.setdefault(record.exact_hash, index)
         if first != index:
             self._exact.setdefault(first, [first]).append(index)
+            return
+        self._unique.append(index)
+        self._phash.append(int(record.phash, 16))
+        self._dhash.append(int(record.dhash, 16))
 
     def exact_groups(self) -> list[list[int]]:
         return sorted(self._exact.values())
 
     def near_groups(self) -> list[list[int]]:
-        return near_duplicate_groups(np.array(self._phash, dtype=np.uint64),
-                                     np.array(self._dhash, dtype=np.uint64), self.max_distance)
+        """Groups of distinct contents (each named by its first image) within the Hamming radius."""
+        groups = near_duplicate_groups(np.array(self._phash, dtype=np.uint64),
+                                       np.array(self._dhash, dtype=np.uint64), self.max_distance)
+        return [[self._unique[i] for i in group] for group in groups]
 
-    def result(self, batch_size: int) -> dict:
-        """Groups, and the near duplicates an anchor meets as negatives at ``batch_size``."""
-        exact, near = self.exact_groups(), self.near_groups()
+    def groups(self) -> list[tuple[str, list[int]]]:
+        """Every image in a group, as ``(kind, indices)``: a near group with its exact copies, or an exact group."""
+        near = self.near_groups()
+        out, covered = [], set()
+        for group in near:
+            members = sorted(i for first in group for i in self._exact.get(first, [first]))
+            out.append(("near", members))
+            covered.update(group)
+        out.extend(("exact", g) for g in self.exact_groups() if g[0] not in covered)
+        return sorted(out, key=lambda kind_group: kind_group[1][0])
+
+    def label_conflicts(self) -> list[dict]:
+        conflicts = []
+        for group in self.exact_groups():
+            labels = sorted({self.labels[i] for i in group if self.labels[i] is not None})
+            if len(labels) > 1:
+                conflicts.append({"labels": labels, "images": [[self.keys[i], self.labels[i]] for i in group]})
+        return conflicts
+
+    def result(self, settings: dict) -> dict:
+        """Groups, label conflicts, and the copies an anchor meets as negatives at the batch size."""
+        exact, near, groups = self.exact_groups(), self.near_groups(), self.groups()
         n = len(self.keys)
+        conflicts = self.label_conflicts()
         return {
             "max_distance": self.max_distance,
             "images": n,
             "exact": _summary(exact, self.keys),
             "near": _summary(near, self.keys),
-            "false_negatives": false_negative_rates([len(g) for g in near], batch_size, total=n) if n >= 2 else None,
+            "label_conflicts": {"count": len(conflicts), "listed": conflicts[:MAX_LISTED_GROUPS]},
+            "groups_file": DUPLICATES_FILE if groups else None,
+            "false_negatives": false_negative_rates([len(g) for _, g in groups], settings["batch_size"], total=n)
+            if n >= 2 else None,
         }
+
+    def write_groups(self, path) -> None:
+        """``duplicates.csv``: ``path,group,kind`` for every image in a group (exact or near)."""
+        import csv
+
+        with open(path, "w", newline="", encoding="utf-8") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(["path", "group", "kind"])
+            for group_id, (kind, members) in enumerate(self.groups()):
+                writer.writerows([self.keys[i], group_id, kind] for i in members)
 
 
 def _summary(groups: list[list[int]], keys: list[str]) -> dict:
@@ -184,3 +236,94 @@ def _summary(groups: list[list[int]], keys: list[str]) -> dict:
 
 def _pack(bits: np.ndarray) -> int:
     return int.from_bytes(np.packbits(bits.ravel()).tobytes(), "big")
+
+
+#: How a training loop uses duplicates.csv (shown in the report).
+NEGATIVES_SNIPPET = """import csv, torch
+from pairgen.negatives import negative_mask
+
+group_of = {row["path"]: int(row["group"]) for row in csv.DictReader(open("report/duplicates.csv"))}
+groups = torch.tensor([group_of.get(path, -1) for path in batch_paths])  # -1: in no group
+mask = negative_mask(groups=groups)  # copies are not each other's negatives"""
+
+
+class DuplicatesSection(Section):
+    """Exact copies, near duplicates, label conflicts; ``duplicates.csv`` of group ids."""
+
+    name = "duplicates"
+
+    def measure(self, batch: list[Measured], settings) -> None:
+        for one in batch:
+            one.record.dhash = f"{dhash(one.gray):016x}"  # from the analysis image: the grid loses detail
+            one.record.phash = f"{phash(one.gray):016x}"
+
+    def stats(self, settings: dict) -> DuplicateIndex:
+        return DuplicateIndex(settings["near_duplicate_distance"])
+
+    def export(self, accumulator: DuplicateIndex, folder) -> list:
+        from pathlib import Path
+
+        path = Path(folder) / DUPLICATES_FILE
+        if not accumulator.groups():
+            path.unlink(missing_ok=True)
+            return []
+        accumulator.write_groups(path)
+        return [path]
+
+    def html(self, result: dict, report: dict, preview) -> str:
+        return _html(result, preview)
+
+    def recommend(self, result: dict, report: dict) -> list[dict]:
+        return _advice(result)
+
+
+SECTION = DuplicatesSection()
+
+
+def _html(dup: dict, preview) -> str:
+    parts = [f"<section><h2>Duplicates</h2><p>{dup['exact']['groups']:,} exact-copy groups "
+             f"({dup['exact']['redundant_images']:,} redundant files); {dup['near']['groups']:,} near-duplicate "
+             f"groups ({dup['near']['images_in_groups']:,} images; pHash and dHash within "
+             f"{dup['max_distance']} bits; exact copies count once).</p>"]
+    conflicts = dup["label_conflicts"]
+    if conflicts["count"]:
+        rows = [[", ".join(escape(label) for label in c["labels"]),
+                 "<br>".join(f"<code>{escape(k)}</code> ({escape(label)})" for k, label in c["images"][:10])]
+                for c in conflicts["listed"][:HTML_ROWS]]
+        parts.append(f"<h3>Label conflicts ({conflicts['count']:,}): identical files under different labels</h3>"
+                     + table(["labels", "files"], rows, "files"))
+    if dup["groups_file"]:
+        parts.append(f"<p>Group ids of every copy: <code>{DUPLICATES_FILE}</code>. Keep copies from being each "
+                     f"other's negatives:</p><pre>{escape(NEGATIVES_SNIPPET)}</pre>")
+    fn = dup.get("false_negatives")
+    if fn and dup["near"]["groups"]:
+        parts.append(f"<p>At batch size {fn['batch_size']}, {pct(fn['p_at_least_one'], 2)} of anchors meet a "
+                     f"copy of themselves (exact or near) as a negative.</p>")
+    groups = dup["near"]["listed"]
+    if groups:
+        rows = []
+        for index, group in enumerate(groups[:HTML_ROWS]):
+            thumbs = "".join(thumb(preview, k) for k in group[:THUMB_PER_GROUP]) if index < THUMB_GROUPS else ""
+            names = "<br>".join(f"<code>{escape(k)}</code>" for k in group[:10])
+            more = f"<br>&hellip; {len(group) - 10} more" if len(group) > 10 else ""
+            rows.append([str(len(group)), thumbs, names + more])
+        parts.append(table(["size", "preview", "images"], rows, "files"))
+    parts.append("</section>")
+    return "".join(parts)
+
+
+def _advice(dup: dict) -> list[dict]:
+    out: list[dict] = []
+    exact, near = dup["exact"], dup["near"]
+    if exact["groups"]:
+        add(out, "duplicates", f"Remove {exact['redundant_images']} exact copies ({exact['groups']} groups).",
+            f"{exact['images_in_groups']} images in exact-duplicate groups")
+    if dup["label_conflicts"]["count"]:
+        add(out, "labels", f"Fix {dup['label_conflicts']['count']} label conflict(s): identical files filed under "
+            "different labels.", "exact copies with different labels")
+    if near["groups"]:
+        fn = dup["false_negatives"]
+        add(out, "negatives", f"Pass the group ids of {DUPLICATES_FILE} to `negative_mask(groups=...)` (or "
+            "deduplicate) so copies are not pushed apart as negatives.",
+            f"{near['groups']} near-duplicate groups; {fn['p_at_least_one']:.1%} of anchors meet a copy per batch")
+    return out

@@ -14,6 +14,13 @@ and a merge puts the shards back in the order a full scan has.
   ``image``; optional ``label``/``class``/``target`` and ``mask``/``saliency`` columns) or
   a ``.json`` holding a list of paths, a list of objects with those keys, or a
   ``{"images": [...]}`` object. Relative paths are relative to the list file.
+* **WebDataset shards**: a ``.tar`` file, or a glob of them (``shards/train-*.tar``): each
+  member with an image extension is an item (key ``SHARD.tar/NAME``), its label the
+  ``.cls``/``.txt`` member of the same sample (WebDataset's convention: members of one
+  sample share the name up to the first dot). Members are read in place (offset and size).
+* **Hugging Face datasets**: a ``datasets.Dataset`` with an image column, as a dataset
+  (below; ``ClassLabel`` names become the labels), or a folder written by
+  ``Dataset.save_to_disk`` (read with ``datasets.load_from_disk``, offline).
 * **Dataset**: any object with ``__len__`` and ``__getitem__``; an item is an image, an
   ``(image, label, ...)`` tuple or a dict with ``image``/``img`` and ``label``/``target``
   keys. Images may be PIL images, numpy arrays or tensors (HWC or CHW).
@@ -65,6 +72,8 @@ class Item:
         label: class name or None.
         size, mtime_ns: from ``stat`` (None for dataset items).
         mask_path: sidecar saliency/mask file, if any.
+        offset: where the item's bytes start inside ``path`` (a tar member), else None
+            (``size`` is then the member's size).
         problem: why the item is bad, when the listing already knows (symlink loop).
         skip: why the item is not scanned (hidden file).
         strict: True when the item was named as an image (file lists, files with an
@@ -79,6 +88,7 @@ class Item:
     size: int | None = None
     mtime_ns: int | None = None
     mask_path: str | None = None
+    offset: int | None = None
     problem: str | None = None
     skip: str | None = None
     strict: bool = True
@@ -203,6 +213,42 @@ class FileListSource:
                        mtime_ns=st.st_mtime_ns, mask_path=mask_full)
 
 
+class TarSource:
+    """WebDataset tar shards: image members are items, read in place; ``.cls``/``.txt`` members label them."""
+
+    def __init__(self, shards: list[Path]):
+        import tarfile
+
+        self.shards = shards
+        self.cacheable = False
+        self._rows = []
+        for shard in shards:
+            try:
+                with tarfile.open(shard, "r:") as archive:
+                    members = [m for m in archive.getmembers() if m.isfile()]
+                    labels = {}
+                    for member in members:
+                        stem, _, extension = Path(member.name).name.partition(".")
+                        if extension in ("cls", "txt", "label"):
+                            handle = archive.extractfile(member)
+                            labels[(str(Path(member.name).parent), stem)] = handle.read(256).decode().strip() or None
+            except (OSError, tarfile.TarError) as err:
+                raise ValueError(f"{str(shard)!r} is not a readable tar file: {err}") from None
+            for member in members:
+                name = Path(member.name)
+                if name.suffix.lower() in IMAGE_EXTENSIONS:
+                    stem = name.name.partition(".")[0]
+                    self._rows.append((shard, member, labels.get((str(name.parent), stem))))
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    def items(self) -> Iterator[Item]:
+        for ordinal, (shard, member, label) in enumerate(self._rows):
+            yield Item(key=f"{shard}/{member.name}", ordinal=ordinal, path=str(shard), label=label,
+                       size=member.size, offset=member.offset_data)
+
+
 class DatasetSource:
     """A map-style Python dataset (``__len__`` + ``__getitem__``)."""
 
@@ -233,15 +279,38 @@ def load_dataset_item(dataset, index: int):
         label = item[1] if len(item) > 1 else None
     else:
         image = item
-    return image, _label_name(label, getattr(dataset, "classes", None)), mask
+    return image, _label_name(label, getattr(dataset, "classes", None) or _class_names(dataset)), mask
+
+
+def _class_names(dataset) -> list[str] | None:
+    """The names of a Hugging Face dataset's ``ClassLabel`` column, if it has one."""
+    features = getattr(dataset, "features", None)
+    if not isinstance(features, dict):
+        return None
+    return next((f.names for f in features.values() if getattr(f, "names", None)), None)
 
 
 def open_source(data, mask_dir=None):
     """The source for a folder path, a ``.csv``/``.json`` list path, or a dataset object."""
     if isinstance(data, (str, os.PathLike)):
         path = Path(data)
+        if path.is_dir() and (path / "dataset_info.json").is_file() and (path / "state.json").is_file():
+            try:
+                import datasets
+            except ImportError:
+                raise ValueError(f"{str(data)!r} is a Hugging Face dataset folder: pip install datasets") from None
+            return DatasetSource(datasets.load_from_disk(str(path)))
         if path.is_dir():
             return FolderSource(path, mask_dir=mask_dir)
+        if path.suffix.lower() == ".tar" and path.is_file():
+            return TarSource([path])
+        if any(c in str(data) for c in "*?["):
+            import glob
+
+            shards = sorted(Path(p) for p in glob.glob(str(data)))
+            if shards and all(p.suffix.lower() == ".tar" for p in shards):
+                return TarSource(shards)
+            raise ValueError(f"pattern {str(data)!r} matches no .tar shards")
         if path.is_file():
             return FileListSource(path)
         raise ValueError(f"path {str(data)!r} does not exist")

@@ -16,6 +16,9 @@ from __future__ import annotations
 
 from collections import Counter
 
+from .page import HTML_ROWS, counts, escape, img, table
+from .plots import ORANGE, encode, figure, stairs
+from .section import Section, add
 from .streaming import Histogram, Moments, log_edges
 
 #: At most this many bad files are listed (all are counted).
@@ -80,7 +83,7 @@ class InventoryStats:
         if record.file_size is not None:
             self.file_size.add(record.file_size)
 
-    def result(self) -> dict:
+    def result(self, settings: dict | None = None) -> dict:
         return {
             "items": sum(self.status.values()),
             "readable": self.status["ok"],
@@ -105,3 +108,67 @@ def _example(store: dict[str, list[str]], kind: str, text: str) -> None:
     examples = store.setdefault(kind, [])
     if len(examples) < MAX_EXAMPLES:
         examples.append(text)
+
+
+class InventorySection(Section):
+    """Counts, formats and sizes; every unreadable file with its reason."""
+
+    name = "inventory"
+
+    def stats(self, settings: dict) -> InventoryStats:
+        return InventoryStats()
+
+    def html(self, result: dict, report: dict, preview) -> str:
+        return _html(result)
+
+    def recommend(self, result: dict, report: dict) -> list[dict]:
+        out: list[dict] = []
+        _files(result, out)
+        return out
+
+
+SECTION = InventorySection()
+
+
+def _html(inv: dict) -> str:
+    rows = [["Items", f"{inv['items']:,}"], ["Readable", f"{inv['readable']:,}"], ["Bad", f"{inv['bad']:,}"],
+            ["Skipped", f"{inv['skipped']:,} ({counts(inv['skipped_reasons'])})"],
+            ["Formats", counts(inv["formats"])], ["Colour modes", counts(inv["modes"])],
+            ["Bit depths", counts(inv["bit_depths"])], ["Conversions and notes", counts(inv["notes"])]]
+    if inv["width"].get("count"):
+        rows.append(["Width (min / mean / max)", f"{inv['width']['min']:.0f} / {inv['width']['mean']:.0f} / "
+                     f"{inv['width']['max']:.0f} px"])
+        rows.append(["Height (min / mean / max)", f"{inv['height']['min']:.0f} / {inv['height']['mean']:.0f} / "
+                     f"{inv['height']['max']:.0f} px"])
+    parts = ["<section><h2>Inventory</h2>", table(None, rows, "kv")]
+    if inv["width"].get("count"):
+        parts.append(img(_figure(inv), "size histograms"))
+    if inv["bad_files"]:
+        bad = [[f"<code>{escape(b['path'])}</code>", escape(b["reason"])] for b in inv["bad_files"][:HTML_ROWS]]
+        more = len(inv["bad_files"]) - HTML_ROWS
+        parts.append(f"<h3>Unreadable files ({inv['bad']:,})</h3>" + table(["path", "reason"], bad, "files")
+                     + (f"<p class=\"note\">{more:,} more in report.json</p>" if more > 0 else ""))
+    if inv["note_examples"]:
+        notes = [[escape(kind), "<br>".join(f"<code>{escape(x)}</code>" for x in examples[:5])]
+                 for kind, examples in inv["note_examples"].items()]
+        parts.append("<h3>Converted or unusual images (examples)</h3>" + table(["kind", "examples"], notes, "files"))
+    parts.append("</section>")
+    return "".join(parts)
+
+
+def _figure(inventory: dict) -> str:
+    fig, (a, b, c) = figure(3)
+    stairs(a, inventory["width"]["histogram"], "Width", "pixels", log=True)
+    stairs(b, inventory["height"]["histogram"], "Height", "pixels", log=True)
+    stairs(c, inventory["aspect_ratio_histogram"], "Aspect ratio", "width / height", log=True, color=ORANGE)
+    return encode(fig)
+
+
+def _files(inventory: dict, out: list) -> None:
+    if inventory["bad"]:
+        add(out, "files", f"Fix or remove the {inventory['bad']} unreadable file(s) listed in the inventory; "
+             "a training DataLoader stops at the first one.", f"{inventory['bad']} bad of {inventory['items']} items")
+    wrong = inventory["notes"].get("wrong extension", 0)
+    if wrong:
+        add(out, "files", f"Rename the {wrong} file(s) whose extension does not match the format; some loaders "
+             "choose the decoder by extension.", f"{wrong} files with a wrong extension")

@@ -29,6 +29,15 @@ import math
 from collections import Counter
 from collections.abc import Sequence
 
+from .page import img, pct
+from .plots import BLUE, encode, figure, short
+from .section import Section, add
+from .thresholds import (
+    COMMON_FALSE_NEGATIVES,
+    HIGH_FALSE_NEGATIVE_FRACTION,
+    HIGH_IMBALANCE,
+)
+
 #: Per-class details are listed for at most this many classes (the largest).
 MAX_LISTED_CLASSES = 1000
 
@@ -92,7 +101,8 @@ class LabelStats:
         else:
             self.counts[record.label] += 1
 
-    def result(self, batch_size: int) -> dict | None:
+    def result(self, settings: dict) -> dict | None:
+        batch_size = settings["batch_size"]
         if not self.counts:
             return None
         sizes = list(self.counts.values())
@@ -109,3 +119,73 @@ class LabelStats:
             "normalised_entropy": entropy / math.log(k) if k > 1 else 1.0,
             "false_negatives": false_negative_rates(sizes, batch_size) if n >= 2 else None,
         }
+
+
+class LabelsSection(Section):
+    """Class balance and the same-class negatives a batch holds."""
+
+    name = "labels"
+
+    def stats(self, settings: dict) -> LabelStats:
+        return LabelStats()
+
+    def html(self, result: dict | None, report: dict, preview) -> str:
+        return _html(result)
+
+    def recommend(self, result: dict | None, report: dict) -> list[dict]:
+        return _advice(result)
+
+
+SECTION = LabelsSection()
+
+
+def _html(lab: dict | None) -> str:
+    if lab is None:
+        return "<section><h2>Labels</h2><p>No labels (images are not in class sub-folders).</p></section>"
+    fn = lab["false_negatives"]
+    unlabelled = f", {lab['unlabelled_images']:,} unlabelled" if lab["unlabelled_images"] else ""
+    text = (f"<p>{lab['classes']:,} classes, {lab['labelled_images']:,} labelled images{unlabelled}; "
+            f"largest/smallest class {lab['imbalance_ratio']:.1f}, normalised entropy "
+            f"{lab['normalised_entropy']:.3f} (1 = balanced).</p>")
+    if fn is not None:
+        text += (f"<p>In a batch of {fn['batch_size']} images drawn without replacement, an anchor meets on average "
+                 f"<b>{fn['expected_per_anchor']:.2f}</b> same-class negatives; <b>{pct(fn['p_at_least_one'], 1)}"
+                 f"</b> of anchors meet at least one; {pct(fn['fraction_of_negatives'], 2)} of all negatives are "
+                 f"false negatives (two views per image double the counts, not the fraction).</p>")
+    return f"<section><h2>Labels</h2>{text}{img(_figure(lab), 'class counts')}</section>"
+
+
+def _figure(labels: dict, top: int = 40) -> str:
+    counts = sorted(labels["counts"].items(), key=lambda kv: (-kv[1], kv[0]))[:top]
+    fig, (a,) = figure(1, height=3.0)
+    fig.set_size_inches(10.8, 3.0)
+    a.bar(range(len(counts)), [c for _, c in counts], color=BLUE)
+    a.set_xticks(range(len(counts)), [short(k) for k, _ in counts], rotation=60, ha="right", fontsize=7)
+    a.set_ylabel("images", fontsize=9)
+    title = "Images per class" + (f" (largest {top} of {labels['classes']})" if labels["classes"] > top else "")
+    a.set_title(title, fontsize=10)
+    a.tick_params(axis="y", labelsize=8)
+    return encode(fig, bottom=0.32)
+
+
+def _advice(labels: dict | None) -> list[dict]:
+    out: list[dict] = []
+    if labels is None or labels["false_negatives"] is None:
+        return out
+    fn = labels["false_negatives"]
+    because = (f"{labels['classes']} classes; at batch size {fn['batch_size']}: {fn['expected_per_anchor']:.1f} "
+               f"same-class negatives per anchor, P(at least one) = {fn['p_at_least_one']:.0%}")
+    if fn["p_at_least_one"] > COMMON_FALSE_NEGATIVES:
+        add(out, "negatives", "Most anchors meet same-class negatives: mask them with the labels (supervised "
+            "contrastive, Khosla et al. 2020), or use the debiased loss (Chuang et al. 2020) with "
+            f"tau+ = {fn['fraction_of_negatives']:.3f}, or a batch sampler that spreads classes.", because)
+    if fn["fraction_of_negatives"] > HIGH_FALSE_NEGATIVE_FRACTION:
+        add(out, "temperature", "Use a higher temperature (0.2-0.5): it tolerates semantically similar negatives "
+            "(Wang & Liu, CVPR 2021).", f"{fn['fraction_of_negatives']:.1%} of negatives share the anchor's class")
+    else:
+        add(out, "temperature", "False negatives are rare: the usual temperature (0.1-0.2) is fine.",
+            f"{fn['fraction_of_negatives']:.2%} of negatives share the anchor's class")
+    if labels["imbalance_ratio"] > HIGH_IMBALANCE:
+        add(out, "labels", "Classes are imbalanced: rare classes will be under-represented among positives; "
+            "consider a class-balanced sampler.", f"largest/smallest class = {labels['imbalance_ratio']:.1f}")
+    return out

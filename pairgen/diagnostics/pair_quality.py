@@ -1,84 +1,192 @@
-"""Pair quality: how often two views of a recipe show the same object, and how alike they are.
+"""Pair quality: how often training's own two views of a recipe show the same object.
 
 Following DESIGN.md ("Measuring pairs on real photos"): a crop box *shows the
 object* when object pixels cover at least 20% of the crop or the crop holds at least
 50% of the object; a pair *shares the object* when both views show it. The
 *object-sharing rate* is the fraction of pairs that share the object; *diversity* is
-the mean IoU of the two views' boxes (lower is more diverse). Without annotations
-the object is the saliency mask (``object_proxy``).
+the mean IoU of the two views' boxes (lower is more diverse).
 
-For each image, ``pairs`` Monte-Carlo pairs are drawn with a per-image seed (the
-same in every shard and re-run). Object coverage is read from a summed-area table
-of the mask, interpolated bilinearly, which is exact for a mask constant on cells.
+Nothing here is a second implementation of training: :class:`RecipePairs` puts the
+images on the canvas :func:`pairgen.collate.collate_items` makes for
+``PairSampler(recipe)`` (same ``max_side``, boxes in source pixels), gives it the
+saliency that sampler uses (a sidecar map where there is one, else
+``PairSampler.saliency_maps``), draws the first two views with
+``PairSampler.sample`` and reads the object from the same saliency through
+:func:`pairgen.crops.regions.salient_regions` (the region crop samplers use).
 
-A *box sampler* draws the pairs of many images at once:
-``sampler(sizes, saliency, seeds)`` takes ``sizes`` ``(n, 2)`` (width, height), the
-images' ``saliency`` maps ``(n, SIDE, SIDE)`` in [0, 1] and ``(n,)`` int64 ``seeds`` (one
-per pair, derived from the image's path, so a pair is the same in every shard and
-re-run) and returns ``(n, 2, 4)`` float boxes ``(x0, y0, x1, y1)`` in source pixels
-for the two views. ``recipes.EngineBoxes`` wraps pairgen's ``PairSampler``.
+Each image gets ``pairs`` Monte-Carlo pairs with per-image seeds (from its key, the
+pair index and the scan's seed: the same in every shard and re-run).
 
 Example:
-    >>> mask = np.zeros((64, 64), bool); mask[16:48, 16:48] = True
-    >>> boxes = np.array([[[0, 0, 320, 240], [160, 120, 480, 360]]], float)  # one pair, 640x480 image
-    >>> pair_statistics(mask, 640, 480, boxes)
-    (1.0, 0.14285714285714285)
+    >>> pairs = RecipePairs("simclr")
+    >>> rgb = np.zeros((120, 160, 3), np.uint8); rgb[30:90, 40:120] = 255
+    >>> [(rate, iou)] = pairs([rgb], [None], [(160, 120)], np.arange(8).reshape(1, 8))
+    >>> 0.0 <= rate <= 1.0 and 0.0 <= iou <= 1.0
+    True
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
-from collections.abc import Callable
 
 import numpy as np
 
+from .examples import Examples
+from .page import escape, gallery, img, num, pct, table
+from .plots import BLUE, GRAY, ORANGE, encode, figure
+from .section import Measured, Section, add
 from .streaming import Histogram, Moments, linear_edges
+from .thresholds import HIGH_IOU, LOW_SHARING, OBJECT_CENTRIC_MAJORITY
 
 #: Object pixels / crop area at or above which a crop shows the object.
 MIN_OBJECT_IN_CROP = 0.2
 #: Crop's share of the object at or above which a crop shows the object.
 MIN_CROP_OF_OBJECT = 0.5
-
-BoxSampler = Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]
-
-
-def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """IoU of matching rows of two ``(N, 4)`` xyxy box arrays."""
-    iw = np.clip(np.minimum(a[:, 2], b[:, 2]) - np.maximum(a[:, 0], b[:, 0]), 0, None)
-    ih = np.clip(np.minimum(a[:, 3], b[:, 3]) - np.maximum(a[:, 1], b[:, 1]), 0, None)
-    inter = iw * ih
-    union = (a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1]) + (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1]) - inter
-    return np.where(union > 0, inter / np.maximum(union, 1e-12), 0.0)
+#: The recipe every report measures as the baseline.
+BASELINE = "simclr"
 
 
-def shows_object(mask: np.ndarray, boxes: np.ndarray) -> np.ndarray:
-    """Whether each box (in mask-grid units, xyxy float) shows the object of ``mask``."""
-    table = np.pad(mask.astype(np.float64).cumsum(0).cumsum(1), ((1, 0), (1, 0)))
-    total = table[-1, -1]
-    if total <= 0:
-        return np.zeros(len(boxes), bool)
-    inside = (_table_at(table, boxes[:, 2], boxes[:, 3]) - _table_at(table, boxes[:, 0], boxes[:, 3])
-              - _table_at(table, boxes[:, 2], boxes[:, 1]) + _table_at(table, boxes[:, 0], boxes[:, 1]))
-    area = np.maximum((boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1]), 1e-12)
-    return (inside >= MIN_OBJECT_IN_CROP * area - 1e-9) | (inside >= MIN_CROP_OF_OBJECT * total - 1e-9)
-
-
-def pair_statistics(mask: np.ndarray, width: int, height: int, boxes: np.ndarray) -> tuple[float | None, float]:
-    """(object-sharing rate or None when the mask is empty, mean view IoU) of one image.
+class RecipePairs:
+    """Training's first two views of a recipe, measured against the salient region.
 
     Args:
-        mask: ``(h, w)`` bool object mask on the image's (squeezed) grid.
-        width, height: the source image's size, the boxes' frame.
-        boxes: ``(P, 2, 4)`` xyxy boxes of ``P`` pairs.
+        recipe: a built-in recipe name or a recipe YAML path (``pairgen recipes`` lists them).
     """
-    boxes = np.asarray(boxes, dtype=np.float64)
+
+    def __init__(self, recipe: str):
+        from pairgen.recipe import load_recipe
+
+        spec = load_recipe(recipe)  # validates the name now, in the main process
+        if len(spec.expanded_views) < 2:
+            raise ValueError(f"recipe {recipe!r} has fewer than two views; pairs need two")
+        self.recipe = recipe
+        self._sampler = None  # built on first use, in the worker process
+
+    def __repr__(self) -> str:
+        return f"RecipePairs({self.recipe!r})"
+
+    def __getstate__(self) -> dict:
+        return {"recipe": self.recipe, "_sampler": None}
+
+    @property
+    def sampler(self):
+        """The ``PairSampler`` training would build for the recipe."""
+        if self._sampler is None:
+            from pairgen import PairSampler
+
+            self._sampler = PairSampler(self.recipe, seed=0)
+        return self._sampler
+
+    @property
+    def max_side(self) -> int:
+        return self.sampler.max_side
+
+    def boxes(self, batch, seeds: np.ndarray):
+        """``(B, P, 2, 4)`` source-pixel boxes of the first two views for ``(B, P)`` seeds, and the saliency batch."""
+        import torch
+
+        sampler = self.sampler
+        if batch.needs_saliency:
+            batch = batch.with_saliency(sampler.saliency_maps(batch))
+        seeds = torch.as_tensor(np.asarray(seeds), dtype=torch.int64)
+        with torch.no_grad():
+            drawn = []
+            for column in seeds.T:
+                params = sampler.sample(batch, column)
+                drawn.append(torch.stack([params[0].boxes, params[1].boxes], 1))
+        return torch.stack(drawn, 1).double(), batch
+
+    def __call__(self, images: list[np.ndarray], saliency: list, sizes: list[tuple[int, int]],
+                 seeds: np.ndarray) -> list[tuple[float | None, float, list | None]]:
+        """``[(object-sharing rate or None without an object, mean view IoU, a failing pair)]`` per image.
+
+        The failing pair is the two source-pixel boxes of the first pair that does not
+        share the object (None when every pair shares it or there is no object).
+
+        Args:
+            images: uint8 RGB arrays, each the source image or a copy shrunk to at most ``max_side``.
+            saliency: per image a sidecar map (any resolution) or None.
+            sizes: the source images' ``(width, height)``.
+            seeds: ``(B, P)`` int64 per-pair seeds.
+        """
+        import torch
+
+        from pairgen.collate import collate_items
+        from pairgen.crops.regions import salient_regions
+
+        items = [{"image": rgb} if s is None else {"image": rgb, "saliency": s} for rgb, s in zip(images, saliency)]
+        batch = collate_items(items, self.max_side)
+        true = torch.tensor([(h, w) for w, h in sizes], dtype=torch.int64)
+        canvas = batch.sizes.double() * batch.scales.double()  # each image's extent on the canvas
+        batch = dataclasses.replace(batch, sizes=true, scales=(canvas / true.double()).float())
+        boxes, batch = self.boxes(batch, seeds)
+        n, pairs = boxes.shape[:2]
+        shown = shows_object(salient_regions(batch), boxes.reshape(n, pairs * 2, 4)).reshape(n, pairs, 2)
+        shared = shown.all(-1)
+        rates = shared.double().mean(1)
+        iou = box_iou(boxes[:, :, 0], boxes[:, :, 1]).mean(1)
+        empty = salient_regions(batch).empty
+        out = []
+        for i in range(n):
+            failing = torch.nonzero(~shared[i]).flatten()
+            example = None if bool(empty[i]) or not len(failing) else np.round(
+                boxes[i, int(failing[0])].numpy(), 1).tolist()
+            out.append((None if bool(empty[i]) else float(rates[i]), float(iou[i]), example))
+        return out
+
+
+def shows_object(regions, boxes):
+    """``(B, K)`` bool: whether each source-pixel box ``(B, K, 4)`` shows the salient region of its image."""
+    inside = regions.box_area(boxes)
+    scale = regions.scales.to(boxes)
+    crop = ((boxes[..., 2] - boxes[..., 0]) * (boxes[..., 3] - boxes[..., 1]) * scale[:, None, 0]
+            * scale[:, None, 1]).clamp_min(1e-12)
+    total = regions.area.to(boxes)[:, None]
+    shown = (inside >= MIN_OBJECT_IN_CROP * crop - 1e-9) | (inside >= MIN_CROP_OF_OBJECT * total - 1e-9)
+    return shown & ~regions.empty.to(shown.device)[:, None]
+
+
+def pair_statistics(mask: np.ndarray, width: int, height: int, boxes) -> tuple[float | None, float]:
+    """(object-sharing rate or None for an empty mask, mean view IoU) of one image's pairs against a given mask.
+
+    Args:
+        mask: ``(h, w)`` bool object mask of any resolution (e.g. a ground-truth mask).
+        width, height: the source image's size, the boxes' frame.
+        boxes: ``(P, 2, 4)`` xyxy source-pixel boxes of ``P`` pairs.
+    """
+    import torch
+
+    from pairgen.batch import ImageBatch
+    from pairgen.crops.regions import salient_regions
+
+    h, w = mask.shape
+    batch = ImageBatch(images=torch.zeros((1, 3, h, w), dtype=torch.uint8),
+                       sizes=torch.tensor([[height, width]], dtype=torch.int64),
+                       scales=torch.tensor([[h / height, w / width]], dtype=torch.float32),
+                       saliency=torch.from_numpy(np.asarray(mask, np.float32))[None, None])
+    boxes = torch.as_tensor(np.asarray(boxes), dtype=torch.float64)
+    regions = salient_regions(batch)
+    shown = shows_object(regions, boxes.reshape(1, -1, 4)).reshape(-1, 2)
     iou = float(box_iou(boxes[:, 0], boxes[:, 1]).mean())
-    if not mask.any():
-        return None, iou
-    grid_h, grid_w = mask.shape
-    scaled = boxes * np.array([grid_w / width, grid_h / height] * 2)
-    shown = shows_object(mask, scaled.reshape(-1, 4)).reshape(-1, 2)
-    return float(shown.all(axis=1).mean()), iou
+    return (None if bool(regions.empty[0]) else float(shown.all(-1).double().mean())), iou
+
+
+def box_iou(a, b):
+    """IoU of matching boxes ``(..., 4)`` xyxy."""
+    iw = (a[..., 2].minimum(b[..., 2]) - a[..., 0].maximum(b[..., 0])).clamp_min(0)
+    ih = (a[..., 3].minimum(b[..., 3]) - a[..., 1].maximum(b[..., 1])).clamp_min(0)
+    inter = iw * ih
+    union = (a[..., 2] - a[..., 0]) * (a[..., 3] - a[..., 1]) + (b[..., 2] - b[..., 0]) * (b[..., 3] - b[..., 1]) - inter
+    return (inter / union.clamp_min(1e-12)) * (union > 0)
+
+
+def resolve_recipes(recipe) -> tuple[tuple[str, RecipePairs], ...]:
+    """``((name, RecipePairs), ...)``: the chosen recipe, then ``simclr`` unless it is the same."""
+    if not isinstance(recipe, str):
+        raise TypeError(f"recipe must be a recipe name or YAML path, got {recipe!r}")
+    chosen = (recipe, RecipePairs(recipe))
+    return (chosen,) if recipe == BASELINE else (chosen, (BASELINE, RecipePairs(BASELINE)))
 
 
 class PairQualityStats:
@@ -89,10 +197,14 @@ class PairQualityStats:
         self._sharing_hist: dict[str, Histogram] = {}
         self._iou: dict[str, Moments] = {}
         self._no_object: dict[str, int] = {}
+        self._worst: dict[str, Examples] = {}
 
     def add(self, record) -> None:
         if record.status != "ok":
             return
+        for name, boxes in (record.pair_examples or {}).items():
+            self._worst.setdefault(name, Examples(lowest=True)).add(record.pairs[name][0], record, boxes=boxes,
+                                                                     rate=record.pairs[name][0])
         for name, (rate, iou) in record.pairs.items():
             if name not in self._iou:
                 self._sharing[name], self._iou[name], self._no_object[name] = Moments(), Moments(), 0
@@ -104,11 +216,11 @@ class PairQualityStats:
                 self._sharing[name].add(rate)
                 self._sharing_hist[name].add(rate)
 
-    def result(self, pairs_per_image: int) -> dict:
+    def result(self, settings: dict) -> dict:
+        pairs_per_image = settings["pairs_per_image"]
         out = {}
         for name in self._iou:
             sharing = self._sharing[name]
-            n_pairs = sharing.count * pairs_per_image
             out[name] = {
                 "object_sharing_rate": sharing.mean if sharing.count else None,
                 # Across images (pairs of one image are not independent of each other).
@@ -116,19 +228,112 @@ class PairQualityStats:
                 "mean_iou": self._iou[name].mean if self._iou[name].count else None,
                 "images": sharing.count,
                 "images_without_object": self._no_object[name],
-                "pairs": n_pairs,
+                "pairs": sharing.count * pairs_per_image,
                 "per_image_rate_histogram": self._sharing_hist[name].to_dict(),
+                "worst_pairs": self._worst[name].result() if name in self._worst else [],
             }
         return out
 
 
-def _table_at(table: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """Summed-area table at fractional grid coordinates, bilinear."""
-    h, w = table.shape[0] - 1, table.shape[1] - 1
-    x = np.clip(x, 0, w)
-    y = np.clip(y, 0, h)
-    x0 = np.minimum(np.floor(x).astype(int), w - 1)
-    y0 = np.minimum(np.floor(y).astype(int), h - 1)
-    fx, fy = x - x0, y - y0
-    return ((1 - fx) * (1 - fy) * table[y0, x0] + fx * (1 - fy) * table[y0, x0 + 1]
-            + (1 - fx) * fy * table[y0 + 1, x0] + fx * fy * table[y0 + 1, x0 + 1])
+class PairQualitySection(Section):
+    """Training's own pairs per recipe: object-sharing rate, view IoU, the worst pairs drawn."""
+
+    name = "pair_quality"
+
+    def measure(self, batch: list[Measured], settings) -> None:
+        from .analysis import pair_seeds
+
+        seeds = pair_seeds([one.record.key for one in batch], settings.pairs_per_image, settings.seed)
+        seeds = seeds.reshape(len(batch), settings.pairs_per_image)
+        sizes = [(one.decoded.width, one.decoded.height) for one in batch]
+        for index, (name, pairs) in enumerate(settings.samplers):
+            measured = pairs([one.decoded.rgb for one in batch], [one.saliency for one in batch], sizes, seeds)
+            for one, (rate, iou, example) in zip(batch, measured):
+                one.record.pairs[name] = [rate, iou]
+                if index == 0 and example is not None:  # the chosen recipe's: the report draws them
+                    one.record.pair_examples = {name: example}
+
+    def stats(self, settings: dict) -> PairQualityStats:
+        return PairQualityStats()
+
+    def html(self, result: dict, report: dict, preview) -> str:
+        return _html(result, preview)
+
+    def recommend(self, result: dict, report: dict) -> list[dict]:
+        out: list[dict] = []
+        _advice(report["centricity"], result, report["settings"]["recipes"], out)
+        return out
+
+
+SECTION = PairQualitySection()
+
+
+def _html(pq: dict, preview) -> str:
+    if not pq:
+        return ""
+    rows = [[f"<code>{escape(n)}</code>", pct(v["object_sharing_rate"], 1), num(v["standard_error"], 3),
+             num(v["mean_iou"]), f"{v['pairs']:,}", f"{v['images_without_object']:,}"] for n, v in pq.items()]
+    summary = table(["recipe", "object-sharing rate", "std. error", "mean view IoU", "pairs",
+                     "images without salient object"], rows)
+    text = ("<p>Training's own pairs (each recipe's <code>PairSampler</code> on its canvas, with its saliency), "
+            "Monte-Carlo pairs per image, the salient region standing in for the object: a view shows the "
+            "object when it is &ge; 20% of the crop or the crop holds &ge; 50% of it; a pair shares it when both "
+            "views show it. Lower IoU means more diverse views.</p>")
+    parts = [f"<section><h2>Pair quality</h2>{text}{summary}{img(_figure(pq), 'pairs')}"]
+    for name, result in pq.items():
+        if result["worst_pairs"]:
+            parts.append(f"<h3>Worst pairs of <code>{escape(name)}</code> (a pair that misses the object; "
+                         "view 1 red, view 2 blue)</h3>"
+                         + gallery(preview, result["worst_pairs"], lambda x: f"{x['rate']:.0%} of pairs share it"))
+    parts.append("</section>")
+    return "".join(parts)
+
+
+def _figure(pair_quality: dict) -> str:
+    fig, (a, b) = figure(2, height=2.8)
+    names = list(pair_quality)
+    rates = [pair_quality[n]["object_sharing_rate"] or 0.0 for n in names]
+    ious = [pair_quality[n]["mean_iou"] or 0.0 for n in names]
+    x = np.arange(len(names))
+    a.bar(x - 0.2, rates, 0.4, label="object-sharing rate", color=BLUE)
+    a.bar(x + 0.2, ious, 0.4, label="mean view IoU", color=ORANGE)
+    a.set_xticks(x, names, fontsize=9)
+    a.set_ylim(0, 1)
+    a.legend(fontsize=8, loc="upper right")
+    a.set_title("Pairs per recipe", fontsize=10)
+    a.tick_params(labelsize=8)
+    for name, color in zip(names, (BLUE, ORANGE, GRAY)):
+        hist = pair_quality[name]["per_image_rate_histogram"]
+        b.stairs(hist["counts"], hist["edges"], label=name, color=color, linewidth=1.8)
+    b.set_title("Per-image object-sharing rate", fontsize=10)
+    b.set_xlabel("fraction of an image's pairs that share the object", fontsize=9)
+    b.set_ylabel("images", fontsize=9)
+    b.legend(fontsize=8)
+    b.tick_params(labelsize=8)
+    return encode(fig)
+
+
+def _advice(centricity: dict, pairs: dict, recipes: list[str], out: list) -> None:
+    share = centricity.get("object_centric_fraction")
+    simclr = pairs.get("simclr", {}).get("object_sharing_rate")
+    if share is None:
+        return
+    because = f"{share:.0%} of images object-centric" + (f"; simclr pairs share the object {simclr:.0%} of the time"
+                                                         if simclr is not None else "")
+    if share < OBJECT_CENTRIC_MAJORITY or (simclr is not None and simclr < LOW_SHARING):
+        add(out, "recipe", "Random resized crops will often show different objects in the two views: use a "
+             "saliency-constrained recipe (`cast`) or raise the minimum crop scale (e.g. 0.3-0.5) "
+             "(Purushwalkam & Gupta, NeurIPS 2020; Mishra et al., CAST, 2021).", because)
+    else:
+        add(out, "recipe", "The data is object-centric and random resized crops keep the object in most pairs: "
+             "`simclr`-style crops suit it.", because)
+    for name in recipes:
+        if name == "simclr" or name not in pairs:
+            continue
+        rate, iou = pairs[name]["object_sharing_rate"], pairs[name]["mean_iou"]
+        if rate is not None and simclr is not None:
+            add(out, "recipe", f"`{name}` keeps the object in both views in {rate:.0%} of pairs against "
+                 f"{simclr:.0%} for `simclr`.", f"Monte-Carlo over {pairs[name]['pairs']} pairs")
+        if iou is not None and iou > HIGH_IOU:
+            add(out, "recipe", f"`{name}`'s two views overlap a lot (mean IoU {iou:.2f}); widen its crop scale "
+                 "range so the views differ enough to teach invariance.", f"mean IoU {iou:.2f} > {HIGH_IOU}")

@@ -20,17 +20,17 @@ from pathlib import Path
 
 from .. import __version__
 from .aggregate import Aggregate
-from .analysis import ScanSettings, describe
+from .analysis import ScanSettings
 from .cache import RecordCache
+from .centricity import agreement, read_centricity_labels
 from .decode import DEFAULT_MAX_PIXELS, decode_object
 from .hashing import NEAR_DUPLICATE_DISTANCE
 from .inputs import DatasetSource, load_dataset_item, open_source
-from .object_proxy import SALIENCY_METHODS, boundary_contrast_no_prior
-from .recipes import resolve_recipes
-from .recommend import recommendations
+from .pair_quality import resolve_recipes
 from .records import ImageRecord, finite_json
 from .report import SCHEMA_VERSION, write_report
 from .scan import DEFAULT_ITEM_TIMEOUT, default_workers, parse_shard, scan
+from .sections import recommendations
 
 RECORDS_FILE = "records.jsonl"
 CACHE_FILE = "cache.sqlite"
@@ -38,26 +38,27 @@ CACHE_FILE = "cache.sqlite"
 
 def diagnose(data, out: str | os.PathLike = "report", recipe="simclr", batch_size: int = 256,
              workers: int | None = None, limit: int | None = None, shard: str | tuple[int, int] | None = None,
-             cache: bool | str | os.PathLike = True, progress: bool = False, saliency=None,
-             mask_dir: str | os.PathLike | None = None, pairs_per_image: int = 16, seed: int = 0,
+             cache: bool | str | os.PathLike = True, progress: bool = False, backbone: str | None = None,
+             centricity_labels: str | os.PathLike | None = None, mask_dir: str | os.PathLike | None = None, pairs_per_image: int = 16, seed: int = 0,
              max_pixels: int = DEFAULT_MAX_PIXELS, near_duplicate_distance: int = NEAR_DUPLICATE_DISTANCE,
-             item_timeout: float = DEFAULT_ITEM_TIMEOUT, html: bool = True) -> dict:
+             item_timeout: float = DEFAULT_ITEM_TIMEOUT, html: bool = True, engine: str = "local",
+             ray_address: str | None = None) -> dict:
     """Diagnose a dataset for contrastive learning; write the report into ``out``.
 
     Args:
         data: an image folder, a ``.csv``/``.json`` file list, or a map-style dataset.
         out: output folder for ``report.json``, ``report.html``, ``records.jsonl`` and the cache.
-        recipe: recipe whose pairs are measured (next to ``simclr``): a name, a
-            ``(name, sampler)`` pair or a box sampler (see ``pair_quality``).
+        recipe: recipe whose pairs are measured (next to ``simclr``): a built-in name or a YAML path.
         batch_size: batch size for the false-negative estimates.
         workers: decoding processes (default: the usable CPUs; 0 = in this process).
         limit: scan at most this many items (of this shard).
         shard: ``"i/n"`` or ``(i, n)``: scan only items ``i`` modulo ``n``; see :func:`merge`.
         cache: True for ``out/cache.sqlite``, a path, or False for none (datasets never cache).
         progress: show a progress bar with ETA on stderr.
-        saliency: the object proxy's saliency: a name of ``object_proxy.SALIENCY_METHODS`` or a
-            batched function ``(B, 3, H, W) uint8 -> (B, 1, H, W)`` (default: boundary contrast
-            without centre prior).
+        backbone: add a pretrained backbone's cue to the centricity verdicts (a name of
+            ``backbone.BACKBONES``; needs its weights package); default: weight-free.
+        centricity_labels: a CSV of known object-/scene-centric labels (see
+            ``centricity.read_centricity_labels``): the report gives the verdicts' balanced accuracy.
         mask_dir: folder of sidecar masks mirroring an image folder (``a/b.jpg`` -> ``a/b.png``).
         pairs_per_image: Monte-Carlo pairs per image and recipe.
         seed: base seed of the Monte-Carlo pairs.
@@ -65,30 +66,55 @@ def diagnose(data, out: str | os.PathLike = "report", recipe="simclr", batch_siz
         near_duplicate_distance: Hamming radius of near duplicates (bits of 64).
         item_timeout: seconds a batch (then an item) may take before it is listed as timed out.
         html: also write ``report.html`` (the JSON is always written).
+        engine: ``"local"`` (forked worker processes) or ``"ray"`` (Ray Data, see ``ray_engine``;
+            the same per-image function and merge, so the same figures; no cache).
+        ray_address: the Ray cluster to use (default: start a local instance with ``workers`` CPUs).
 
     Returns:
         The report as a dict (the content of ``report.json``).
     """
-    if batch_size < 2:
-        raise ValueError(f"batch_size must be >= 2, got {batch_size}")
+    if engine not in ("local", "ray"):
+        raise ValueError(f"engine must be 'local' or 'ray', got {engine!r}")
+    _check_int("batch_size", batch_size, 2)
+    _check_int("pairs_per_image", pairs_per_image, 1)
+    _check_int("seed", seed, 0)
+    _check_int("max_pixels", max_pixels, 1)
+    _check_int("near_duplicate_distance", near_duplicate_distance, 0)
+    if workers is not None:
+        _check_int("workers", workers, 0)
+    if limit is not None:
+        _check_int("limit", limit, 0)
+    if not item_timeout > 0:
+        raise ValueError(f"item_timeout must be > 0 seconds, got {item_timeout}")
     shard = parse_shard(shard) if isinstance(shard, str) else (shard or (0, 1))
     workers = default_workers() if workers is None else workers
     source = open_source(data, mask_dir=mask_dir)
-    if isinstance(saliency, str):
-        if saliency not in SALIENCY_METHODS:
-            raise ValueError(f"saliency must be one of {sorted(SALIENCY_METHODS)} or a function, got {saliency!r}")
-        saliency = SALIENCY_METHODS[saliency]
-    settings = ScanSettings(saliency=saliency or boundary_contrast_no_prior, samplers=resolve_recipes(recipe),
-                            pairs_per_image=pairs_per_image, seed=seed, max_pixels=max_pixels)
+    if len(source) == 0:
+        raise ValueError(f"no images found in {str(data)!r}")
+    labels = read_centricity_labels(centricity_labels) if centricity_labels is not None else None
+    cue = None
+    if backbone is not None:
+        from .backbone import BackboneCue
+
+        cue = BackboneCue(backbone)
+    settings = ScanSettings(samplers=resolve_recipes(recipe), backbone=cue, pairs_per_image=pairs_per_image,
+                            seed=seed, max_pixels=max_pixels)
     folder = Path(out)
     folder.mkdir(parents=True, exist_ok=True)
     record_cache = None
-    if cache and source.cacheable:
+    if cache and source.cacheable and engine == "local":
         record_cache = RecordCache(folder / CACHE_FILE if cache is True else cache, settings.fingerprint())
-    aggregate = Aggregate(near_duplicate_distance)
+    report_settings = _settings(settings, batch_size, near_duplicate_distance, f"{shard[0]}/{shard[1]}", limit)
+    aggregate = Aggregate(report_settings)
     start = time.perf_counter()
-    records = scan(source, settings, workers=workers, cache=record_cache, shard=shard, limit=limit,
-                   progress=progress, item_timeout=item_timeout)
+    if engine == "ray":
+        from .ray_engine import ray_scan
+
+        records = ray_scan(source, settings, shard=shard, limit=limit, address=ray_address,
+                           num_cpus=max(1, workers))
+    else:
+        records = scan(source, settings, workers=workers, cache=record_cache, shard=shard, limit=limit,
+                       progress=progress, item_timeout=item_timeout)
     try:
         items = _stream_to_file(records, folder / RECORDS_FILE, aggregate)
     finally:
@@ -97,15 +123,18 @@ def diagnose(data, out: str | os.PathLike = "report", recipe="simclr", batch_siz
     seconds = time.perf_counter() - start
     meta = {
         "source": str(data) if isinstance(data, (str, os.PathLike)) else f"{type(data).__name__} (Python dataset)",
-        "settings": _settings(settings, batch_size, near_duplicate_distance, f"{shard[0]}/{shard[1]}", limit),
+        "settings": report_settings,
         "timing": {"seconds": seconds, "items": items, "items_per_second": items / seconds if seconds > 0 else 0.0,
-                   "cache_hits": record_cache.hits if record_cache else 0, "workers": workers},
+                   "cache_hits": record_cache.hits if record_cache else 0, "workers": workers, "engine": engine},
     }
+    if labels is not None:
+        meta["centricity_agreement"] = agreement(_read_records(folder / RECORDS_FILE), labels)
     return _finish(aggregate, meta, folder, html, preview=_previewer(source))
 
 
 def merge(shard_dirs: list[str | os.PathLike], out: str | os.PathLike = "report",
-          batch_size: int | None = None, html: bool = True) -> dict:
+          batch_size: int | None = None, html: bool = True,
+          centricity_labels: str | os.PathLike | None = None) -> dict:
     """Merge the outputs of ``diagnose(..., shard="i/n")`` for all ``i`` into one report.
 
     The merged report equals the report of one full scan (timing aside): records are
@@ -116,6 +145,7 @@ def merge(shard_dirs: list[str | os.PathLike], out: str | os.PathLike = "report"
         out: output folder of the merged report.
         batch_size: batch size of the false-negative estimates (default: the shards').
         html: also write ``report.html``.
+        centricity_labels: as in :func:`diagnose`.
     """
     if not shard_dirs:
         raise ValueError("merge needs at least one shard folder")
@@ -133,8 +163,10 @@ def merge(shard_dirs: list[str | os.PathLike], out: str | os.PathLike = "report"
     for folder, meta in zip(shard_dirs, metas):
         if meta["settings"]["fingerprint"] != first["fingerprint"] or meta["source"] != metas[0]["source"]:
             raise ValueError(f"shard {str(folder)!r} was scanned from another source or with other settings")
-    batch_size = batch_size or first["batch_size"]
-    aggregate = Aggregate(first["near_duplicate_distance"])
+    if batch_size is not None:
+        _check_int("batch_size", batch_size, 2)
+    settings = first | {"batch_size": batch_size or first["batch_size"], "shard": None, "merged_shards": count}
+    aggregate = Aggregate(settings)
     folder = Path(out)
     folder.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
@@ -142,12 +174,15 @@ def merge(shard_dirs: list[str | os.PathLike], out: str | os.PathLike = "report"
     items = _stream_to_file(heapq.merge(*streams, key=lambda r: r.ordinal), folder / RECORDS_FILE, aggregate)
     seconds = time.perf_counter() - start
     shard_seconds = sum(m["timing"]["seconds"] for m in metas)
+    labels = read_centricity_labels(centricity_labels) if centricity_labels is not None else None
     meta = {
         "source": metas[0]["source"],
-        "settings": first | {"batch_size": batch_size, "shard": None, "merged_shards": count},
+        "settings": settings,
         "timing": {"seconds": seconds, "items": items, "items_per_second": items / shard_seconds if shard_seconds else 0.0,
                    "cache_hits": sum(m["timing"]["cache_hits"] for m in metas), "shard_seconds": shard_seconds},
     }
+    if labels is not None:
+        meta["centricity_agreement"] = agreement(_read_records(folder / RECORDS_FILE), labels)
     return _finish(aggregate, meta, folder, html)
 
 
@@ -160,9 +195,12 @@ def _finish(aggregate: Aggregate, meta: dict, folder: Path, html: bool, preview=
         "source": meta["source"],
         "settings": settings,
     }
-    report.update(aggregate.sections(settings["batch_size"], settings["pairs_per_image"]))
+    report.update(aggregate.sections())
+    if "centricity_agreement" in meta:
+        report["centricity"]["agreement"] = meta["centricity_agreement"]
     report["recommendations"] = recommendations(report)
     report["timing"] = meta["timing"]
+    aggregate.export(folder)
     write_report(report, folder, with_html=html, preview=preview)
     return report
 
@@ -185,7 +223,7 @@ def _settings(settings: ScanSettings, batch_size: int, distance: int, shard: str
         "batch_size": batch_size,
         "pairs_per_image": settings.pairs_per_image,
         "seed": settings.seed,
-        "saliency": describe(settings.saliency),
+        "centricity_cues": "saliency" if settings.backbone is None else f"saliency + {settings.backbone.name}",
         "analysis_side": settings.side,
         "max_pixels": settings.max_pixels,
         "near_duplicate_distance": distance,
@@ -193,6 +231,11 @@ def _settings(settings: ScanSettings, batch_size: int, distance: int, shard: str
         "limit": limit,
         "fingerprint": settings.fingerprint(),
     }
+
+
+def _check_int(name: str, value, lowest: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < lowest:
+        raise ValueError(f"{name} must be an integer >= {lowest}, got {value!r}")
 
 
 def _stream_to_file(records, path: Path, aggregate: Aggregate) -> int:

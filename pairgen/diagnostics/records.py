@@ -38,12 +38,14 @@ class ImageRecord:
             wrong extension, tiny, extreme aspect ratio).
         exact_hash: BLAKE2b-128 of the file bytes (of the pixels for in-memory items).
         dhash, phash: 64-bit perceptual hashes as 16 hex digits.
-        salient_fraction, centroid_x, centroid_y, components, dominant_share,
-            object_centric: object-centricity features (see ``centricity``).
+        salient_fraction, centroid_x, centroid_y, components, dominant_share, spread,
+            centre_distance, backbone_fraction: object-centricity cues; scene_score: the
+            calibrated log-odds of scene-centric; object_centric: the verdict (see ``centricity``).
         grayscale, brightness, contrast, blur, saturation, colourfulness, mean_rgb:
             low-level statistics a model can use as shortcuts (see ``shortcuts``).
         pairs: recipe name -> [object-sharing rate or None, mean view IoU] over the
             image's Monte-Carlo pairs (see ``pair_quality``).
+        pair_examples: the first recipe's name -> the two boxes of a pair that misses the object.
     """
 
     key: str
@@ -67,6 +69,10 @@ class ImageRecord:
     centroid_y: float | None = None
     components: int | None = None
     dominant_share: float | None = None
+    spread: float | None = None
+    centre_distance: float | None = None
+    backbone_fraction: float | None = None
+    scene_score: float | None = None
     object_centric: bool | None = None
     grayscale: bool | None = None
     brightness: float | None = None
@@ -76,6 +82,7 @@ class ImageRecord:
     colourfulness: float | None = None
     mean_rgb: list[float] | None = None
     pairs: dict[str, list[float | None]] = field(default_factory=dict)
+    pair_examples: dict[str, list[list[float]]] | None = None
 
     def __post_init__(self) -> None:
         if self.status not in STATUSES:

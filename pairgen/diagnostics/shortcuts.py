@@ -23,7 +23,18 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from .examples import Examples
+from .page import escape, gallery, img, pct, table
+from .plots import BLUE, GRAY, ORANGE, encode, figure, short, stairs
+from .section import Measured, Section, add
 from .streaming import Histogram, Moments, linear_edges, log_edges
+from .thresholds import (
+    GRAYSCALE_SPREAD,
+    MANY_BLURRY,
+    MIXED_GRAYSCALE,
+    SHORTCUT_SPREAD,
+    SMALL_IMAGES,
+)
 
 #: Mean channel spread (max - min, 0-255) below which an RGB image counts as grayscale.
 GRAY_SPREAD = 3.0
@@ -89,6 +100,8 @@ class ShortcutStats:
 
     def __init__(self):
         self.overall = _Group()
+        self.blurriest = Examples(lowest=True)
+        self.grayscale = Examples(lowest=True)
         self.per_class: dict[str, _Group] = {}
         self.histograms = {
             "brightness": Histogram(linear_edges(0.0, 1.0, 20)),
@@ -101,6 +114,10 @@ class ShortcutStats:
         if record.status != "ok" or record.brightness is None:
             return
         self.overall.add(record)
+        if record.blur < BLUR_THRESHOLD:
+            self.blurriest.add(record.blur, record, blur=record.blur)
+        if record.grayscale:
+            self.grayscale.add(record.ordinal, record)
         for name, histogram in self.histograms.items():
             histogram.add(getattr(record, name))
         if record.label is not None:
@@ -110,9 +127,10 @@ class ShortcutStats:
             if group is not None:
                 group.add(record)
 
-    def result(self) -> dict:
+    def result(self, settings: dict | None = None) -> dict:
         per_class = {k: g.result() for k, g in sorted(self.per_class.items())}
         return {
+            "examples": {"blurriest": self.blurriest.result(), "grayscale": self.grayscale.result()},
             "overall": self.overall.result(),
             "histograms": {k: h.to_dict() for k, h in self.histograms.items()},
             "per_class": per_class,
@@ -138,3 +156,120 @@ def _class_spread(per_class: dict, overall: dict) -> dict:
     fractions = [g["grayscale_fraction"] for g in per_class.values()]
     spread["grayscale_fraction"] = max(fractions) - min(fractions)
     return spread
+
+
+class ShortcutsSection(Section):
+    """Low-level statistics overall and per class, with the blurriest and grayscale images."""
+
+    name = "shortcuts"
+
+    def measure(self, batch: list[Measured], settings) -> None:
+        for one in batch:
+            for name, value in shortcut_features(one.rgb, one.gray, one.decoded.gray_source).items():
+                setattr(one.record, name, value)
+
+    def stats(self, settings: dict) -> ShortcutStats:
+        return ShortcutStats()
+
+    def html(self, result: dict, report: dict, preview) -> str:
+        return _html(result, preview)
+
+    def recommend(self, result: dict, report: dict) -> list[dict]:
+        out: list[dict] = []
+        _advice(result, report["inventory"], out)
+        return out
+
+
+SECTION = ShortcutsSection()
+
+
+def _html(sc: dict, preview) -> str:
+    overall = sc["overall"]
+    if not overall["images"]:
+        return ""
+    stats = [["Grayscale", pct(overall["grayscale_fraction"], 1)], ["Blurry (variance of Laplacian < 100)",
+             pct(overall["blurry_fraction"], 1)]]
+    for name, label in (("brightness", "Brightness (mean luma)"), ("contrast", "Contrast (luma std)"),
+                        ("saturation", "Saturation"), ("colourfulness", "Colourfulness"),
+                        ("blur", "Sharpness (variance of Laplacian)")):
+        m = overall[name]
+        stats.append([label, f"{m['mean']:.3g} &plusmn; {m['std']:.3g} (mean &plusmn; std)"])
+    rgb = overall["mean_rgb"]
+    stats.append(["Mean R, G, B", ", ".join(f"{v:.3f}" for v in rgb)])
+    parts = ["<section><h2>Shortcuts</h2>", table(["statistic", "overall"], stats, "kv"),
+             img(_figure(sc), "shortcut histograms")]
+    examples = sc["examples"]
+    if examples["blurriest"]:
+        parts.append("<h3>Blurriest images</h3>" + gallery(preview, examples["blurriest"],
+                                                           lambda x: f"sharpness {x['blur']:.0f}"))
+    if examples["grayscale"]:
+        parts.append("<h3>Grayscale images</h3>" + gallery(preview, examples["grayscale"], lambda x: ""))
+    if sc["class_spread"]:
+        spread = ", ".join(f"{escape(k)} {v:.2f}" for k, v in sc["class_spread"].items())
+        parts.append(f"<p>Spread of class means, in overall standard deviations (grayscale: difference of "
+                     f"fractions): {spread}.</p>")
+        parts.append(img(class_shortcuts_figure(sc), "per-class statistics"))
+    parts.append("</section>")
+    return "".join(parts)
+
+
+def _figure(shortcuts: dict) -> str:
+    hists = shortcuts["histograms"]
+    fig, axes = figure(4, height=2.6)
+    fig.set_size_inches(10.8, 2.6)
+    stairs(axes[0], hists["brightness"], "Brightness", "mean luma")
+    stairs(axes[1], hists["contrast"], "Contrast", "luma std")
+    stairs(axes[2], hists["blur"], "Sharpness", "variance of Laplacian", log=True, color=ORANGE)
+    axes[2].axvline(np.log10(BLUR_THRESHOLD), color="k", linestyle="--", linewidth=1)
+    stairs(axes[3], hists["saturation"], "Saturation", "mean HSV saturation")
+    return encode(fig)
+
+
+def class_shortcuts_figure(shortcuts: dict, top: int = 30) -> str:
+    """Per-class means of the two statistics whose class means differ most."""
+    per_class = shortcuts["per_class"]
+    names = sorted(per_class, key=lambda k: -per_class[k]["images"])[:top]
+    spread = shortcuts["class_spread"]
+    stats = sorted((s for s in _CLASS_STATS if s in spread), key=lambda s: -spread[s])[:2] or list(_CLASS_STATS[:2])
+    fig, axes = figure(2, height=3.0)
+    fig.set_size_inches(10.8, 3.0)
+    for ax, stat in zip(axes, stats):
+        means = [per_class[n][stat].get("mean", 0.0) for n in names]
+        stds = [per_class[n][stat].get("std", 0.0) for n in names]
+        ax.bar(range(len(names)), means, yerr=stds, color=BLUE, ecolor=GRAY, capsize=2)
+        ax.set_xticks(range(len(names)), [short(n) for n in names], rotation=60, ha="right", fontsize=7)
+        ax.set_title(f"Mean {_CLASS_STATS[stat]} per class (spread {spread.get(stat, 0.0):.1f} std)", fontsize=10)
+        ax.tick_params(axis="y", labelsize=8)
+    return encode(fig, bottom=0.32)
+
+
+_CLASS_STATS = {"brightness": "brightness", "contrast": "contrast", "colourfulness": "colourfulness",
+                "saturation": "saturation", "blur": "sharpness"}
+
+
+def _advice(shortcuts: dict, inventory: dict, out: list) -> None:
+    overall = shortcuts["overall"]
+    if not overall["images"]:
+        return
+    gray = overall["grayscale_fraction"]
+    spread = shortcuts["class_spread"]
+    if MIXED_GRAYSCALE[0] < gray < MIXED_GRAYSCALE[1]:
+        add(out, "augmentation", "Keep random grayscale (p = 0.2) so that colour versus gray is not a feature.",
+             f"{gray:.0%} of images are grayscale")
+    if spread.get("grayscale_fraction", 0) > GRAYSCALE_SPREAD:
+        add(out, "shortcuts", "Grayscale differs between classes: a model can use it as a class cue.",
+             f"per-class grayscale fractions differ by {spread['grayscale_fraction']:.0%}")
+    differing = [name for name in ("brightness", "colourfulness", "saturation", "contrast", "blur")
+                 if spread.get(name, 0) > SHORTCUT_SPREAD]
+    if differing:
+        add(out, "shortcuts", f"Classes differ in {', '.join(differing)}: use strong colour jitter (SimCLR "
+             "strength 1.0) and check that linear probes do not rely on these statistics.",
+             "class means span " + ", ".join(f"{spread[n]:.1f} ({n})" for n in differing)
+             + " overall standard deviations")
+    if overall["blurry_fraction"] > MANY_BLURRY:
+        add(out, "augmentation", "Many images are already blurry: lower the Gaussian-blur probability.",
+             f"{overall['blurry_fraction']:.0%} blurry (variance of Laplacian < 100)")
+    side = min(inventory["width"].get("mean", 0), inventory["height"].get("mean", 0))
+    if 0 < side < SMALL_IMAGES:
+        add(out, "augmentation", f"Images are small (mean side about {side:.0f} px): crop to their size "
+             "(e.g. 32) rather than 224, and drop blur as CIFAR SimCLR setups do.", "mean image width and height")

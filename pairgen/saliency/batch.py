@@ -6,7 +6,6 @@ import torch
 import torch.nn.functional as F
 
 from pairgen.batch import ImageBatch
-from pairgen.ops.resized_crop import resized_crop
 from pairgen.saliency.builtin import DEFAULT_METHOD, builtin_saliency
 
 
@@ -14,20 +13,28 @@ def batch_saliency(batch: ImageBatch, method: str = DEFAULT_METHOD, size: int = 
     """``(B, 1, H, W)`` built-in saliency maps on the batch's canvas (zero outside each image).
 
     Each image's own region of the canvas (not the padding, which would fake a border)
-    is resized to ``size x size``, all maps are computed in one batched call on the
-    canvas's device, and one ``grid_sample`` call maps them back onto the canvas.
+    is resized to ``size x size`` (antialiased bilinear), all maps are computed in one
+    batched call on the canvas's device, and each map is resized back onto its image's
+    region (bilinear). Images of one size are resized together; an image's map depends
+    only on the image, never on the canvas or the other images.
     """
     n, _, height, width = batch.images.shape
+    device = batch.images.device
+    out = torch.zeros((n, 1, height, width), device=device)
     if n == 0:
-        return torch.zeros((0, 1, height, width), device=batch.images.device)
-    valid = (batch.sizes.to(batch.images.device).double() * batch.scales.to(batch.images.device).double()).round()
-    boxes = torch.cat([torch.zeros_like(valid), valid.flip(1)], 1).float()  # xyxy of each image on the canvas
-    work = resized_crop(batch.images, boxes, (size, size))
+        return out
+    extents = (batch.sizes.to(device).double() * batch.scales.to(device).double()).round().long().clamp_min(1)
+    groups = [((h, w), (extents == torch.tensor([h, w], device=device)).all(1).nonzero()[:, 0])
+              for h, w in extents.unique(dim=0).tolist()]
+    work = torch.empty((n, 3, size, size), dtype=torch.uint8 if device.type == "cpu" else torch.float32, device=device)
+    for (h, w), rows in groups:
+        images = batch.images[rows, :, :h, :w]
+        if device.type == "cpu":  # SIMD uint8 antialiased resize
+            work[rows] = F.interpolate(images, size=(size, size), mode="bilinear", antialias=True, align_corners=False)
+        else:
+            work[rows] = F.interpolate(images.float(), size=(size, size), mode="bilinear", antialias=True, align_corners=False).round_().clamp_(0, 255)
+    work = work if device.type == "cpu" else work / 255
     maps = builtin_saliency(work, method=method).float()
-    theta = torch.zeros((n, 2, 3), device=maps.device)
-    theta[:, 0, 0] = width / valid[:, 1].float()
-    theta[:, 1, 1] = height / valid[:, 0].float()
-    theta[:, 0, 2] = theta[:, 0, 0] - 1
-    theta[:, 1, 2] = theta[:, 1, 1] - 1
-    grid = F.affine_grid(theta, (n, 1, height, width), align_corners=False)
-    return F.grid_sample(maps, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
+    for (h, w), rows in groups:
+        out[rows, :, :h, :w] = F.interpolate(maps[rows], size=(h, w), mode="bilinear", align_corners=False)
+    return out

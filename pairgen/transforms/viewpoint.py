@@ -163,3 +163,6 @@ class Viewpoint(ViewOp):
 
     def apply_to_points(self, points, params):
         return warp_points(points.double(), params["matrix"].to(points.device)).to(points.dtype)
+
+    def points_to_input(self, points, params):
+        return warp_points(points.double(), params["inverse"].to(points.device)).to(points.dtype)
