@@ -19,7 +19,7 @@ import sys
 from pairgen.errors import PairgenError
 
 #: Sub-command modules, in the order ``pairgen --help`` lists them.
-COMMANDS = ("preview", "recipes", "diagnose", "diagnose_merge", "invariance")
+COMMANDS = ("preview", "recipes", "diagnose", "diagnose_merge", "invariance", "scenes")
 
 
 class OneLineParser(argparse.ArgumentParser):
