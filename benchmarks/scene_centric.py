@@ -116,7 +116,7 @@ def arm_recipe(arm: str, size: int = VIEW_SIZE) -> dict | None:
     recipe["name"] = arm
     for view in recipe["views"]:
         view["size"] = size
-        view.pop("blur", None)
+        view["ops"] = [op for op in view.get("ops", []) if op["type"] != "blur"]
     return recipe
 
 

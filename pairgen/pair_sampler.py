@@ -196,8 +196,15 @@ class PairSampler:
 
     def sample(self, batch: ImageBatch, seeds: torch.Tensor) -> list[ViewParams]:
         """The params of every view, drawn from the ``(B,)`` per-sample ``seeds``."""
-        if batch.needs_saliency and self.recipe.needs_saliency:
+        return self._draw(self._with_saliency(batch), seeds)
+
+    def _with_saliency(self, batch: ImageBatch) -> ImageBatch:
+        """The batch with saliency maps for the items that brought none, if the recipe needs them."""
+        if self.recipe.needs_saliency and batch.needs_saliency:
             batch = batch.with_saliency(self.saliency_maps(batch))
+        return batch
+
+    def _draw(self, batch: ImageBatch, seeds: torch.Tensor) -> list[ViewParams]:
         seeds = seeds.to(batch.images.device)
         params: list[ViewParams] = []
         for index, spec in enumerate(self.views):
@@ -255,9 +262,8 @@ class PairSampler:
         from pairgen.annotations import annotate
 
         seeds = seeds.to(batch.images.device)
-        if batch.needs_saliency and self.recipe.needs_saliency:
-            batch = batch.with_saliency(self.saliency_maps(batch))
-        params = self.sample(batch, seeds)
+        batch = self._with_saliency(batch)
+        params = self._draw(batch, seeds)  # the maps are in: no second check (it would wait for the device)
         views = self.apply(batch, params)
         if self.tv_tensors:
             from torchvision import tv_tensors

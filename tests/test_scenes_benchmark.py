@@ -36,7 +36,7 @@ def without_crop(view: dict) -> dict:
 def test_arms_change_only_the_crop(bench):
     simclr = load_recipe(bench.arm_recipe("simclr"))
     reference = without_crop(simclr.views[0].to_dict())
-    assert "blur" not in simclr.to_dict()["views"][0] or simclr.views[0].to_dict().get("blur") is None
+    assert "blur" not in [op.name for op in simclr.views[0].ops]
     checked = 0
     for arm, (source, _, _) in bench.ARMS.items():
         recipe = bench.arm_recipe(arm)
@@ -56,7 +56,7 @@ def test_arms_change_only_the_crop(bench):
         checked += 1
     assert checked >= 5
     stock = load_recipe(bench.arm_recipe("stock_cast"))
-    assert stock.views[0].to_dict()["color_jitter"] == load_recipe("cast").views[0].to_dict()["color_jitter"]
+    assert stock.views[0].ops == load_recipe("cast").views[0].ops
 
 
 def test_missing_recipe_is_skipped(bench, monkeypatch):
