@@ -119,9 +119,9 @@ class ViewSpec:
             steps += Normalize((0.0, 0.0, 0.0), (1 / 255,) * 3).steps({})
         elif mean is not None:
             steps += Normalize(tuple(mean), tuple(std)).steps({})
-        target = out if out is not None and out.dtype == torch.float32 else None
+        target = out if out is not None and out.dtype in ((torch.float32, torch.uint8) if backend == "cpu" else (torch.float32,)) else None
         views = run_steps(crops, fold_normalize(steps), scale=255.0, backend=backend, out=target)
-        if dtype == torch.uint8:
+        if dtype == torch.uint8 and views.dtype != torch.uint8:
             views = views.round_() if backend == "cpu" else views.round()
         if out is None:
             return views.to(dtype)

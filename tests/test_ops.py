@@ -127,6 +127,17 @@ def test_hue_equals_torchvision_on_uncompressed_photos(photos):
             assert (ours - TF.adjust_hue(x, shift)).abs().mean() < 1e-6, (key, shift)
 
 
+def test_cpu_hue_in_place_equals_torchvision(photos):
+    """The OpenCV path, image by image in place (the engine's), as torchvision's adjust_hue."""
+    x = torch.from_numpy(photos["astronaut"][::4, ::4].copy()).permute(2, 0, 1).float() / 255
+    batch = torch.stack([x, x.flip(-1), x.flip(-2)])
+    shift = torch.tensor([0.2, 0.0, -0.45])
+    expected = torch.stack([TF.adjust_hue(image, float(s)) for image, s in zip(batch, shift)])
+    out = adjust_hue(batch, shift, backend="cpu", inplace=True)
+    assert out is batch
+    assert (out - expected).abs().mean() < 1e-6 and (out - expected).abs().max() < 1e-5
+
+
 def test_jitter_random_order_against_torchvision_per_sample(images, batch):
     """Each sample's factors in its own order, against torchvision's functions in that order; with
     SimCLR's strength only the single clamp at the end of a fused run differs (documented)."""
@@ -232,6 +243,14 @@ def test_affine_and_channel_means_equal_numpy_on_uint8_and_float(batch):
             np.testing.assert_allclose(scalar, np.clip(reference, -0.1, 0.8).reshape(out.shape), atol=1e-5)
             np.testing.assert_allclose(channel_means(images, backend).numpy(), pixels.mean(2), rtol=1e-5)
     assert torch.equal(u8, (batch * 255).round().to(torch.uint8))  # input untouched
+    expected = np.clip(reference, low.numpy()[None, :, None], high.numpy()[None, :, None]).reshape(u8.shape)
+    work = u8.float()  # cpu: in place through one image of scratch, and rounded into uint8
+    assert apply_affine(work, matrix, offset, low, high, out=work, backend="cpu") is work
+    np.testing.assert_allclose(work.numpy(), expected, atol=1e-5)
+    levels = torch.empty_like(u8)
+    apply_affine(u8, matrix * 255, offset * 255, 0.0, 255.0, out=levels, backend="cpu")
+    rounded = np.round(np.clip(reference * 255, 0, 255)).reshape(u8.shape)
+    assert np.abs(levels.numpy().astype(np.float64) - rounded).max() <= 1
 
 
 def test_bad_arguments_are_named(batch):

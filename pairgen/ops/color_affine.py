@@ -45,12 +45,14 @@ def apply_affine(
     out: torch.Tensor | None = None,
     backend: str = "batched",
 ) -> torch.Tensor:
-    """``clamp(A x + b, low, high)`` per pixel, float32.
+    """``clamp(A x + b, low, high)`` per pixel, float32 (or uint8, rounded, into a uint8 ``out``).
 
     ``"batched"``: one batched matrix product. ``"cpu"``: one small product per image,
     converting that image (uint8 stays uint8 until then) and clamping it while it is
-    in cache; a batch-wide float copy, product and clamp each stream the whole batch
-    through memory, several times slower there.
+    in cache, through one image of scratch: ``out`` may then be ``images`` itself
+    (in place) or uint8. A batch-wide float copy, product and clamp each stream the
+    whole batch through memory, and every fresh batch-sized tensor is page-faulted
+    in on first touch: several times slower there.
 
     Args:
         images: ``(B, 3, H, W)`` float, or uint8 read as is (fold ``1/255`` into ``matrix``).
@@ -58,27 +60,35 @@ def apply_affine(
         offset: ``(B, 3)``.
         low: lower clamp bound, a scalar or a per-channel ``(3,)`` tensor.
         high: upper clamp bound, likewise.
-        out: optional contiguous float32 tensor of the result's shape and device to write into.
+        out: optional contiguous tensor of the result's shape and device to write into:
+            float32, or on ``"cpu"`` also uint8 (values rounded) or ``images`` itself.
     """
     n, c, h, w = images.shape
-    if out is not None and (out.shape != images.shape or out.dtype != torch.float32 or out.device != images.device
+    dtypes = (torch.float32, torch.uint8) if backend == "cpu" else (torch.float32,)
+    if out is not None and (out.shape != images.shape or out.dtype not in dtypes or out.device != images.device
                             or not out.is_contiguous()):
-        raise ValueError(f"out must be a contiguous float32 tensor of shape {tuple(images.shape)} on "
-                         f"{images.device}, got {out.dtype} {tuple(out.shape)} on {out.device}")
+        raise ValueError(f"out must be a contiguous {' or '.join(map(str, dtypes))} tensor of shape "
+                         f"{tuple(images.shape)} on {images.device}, got {out.dtype} {tuple(out.shape)} on {out.device}")
     matrix, offset = matrix.float(), offset.float()
     per_channel = isinstance(low, torch.Tensor)
     if backend == "cpu":
         out = torch.empty((n, c, h, w), dtype=torch.float32, device=images.device) if out is None else out
         if per_channel:
             low, high = low.view(-1, 1), high.view(-1, 1)
+        direct = out.dtype == torch.float32 and out.untyped_storage().data_ptr() != images.untyped_storage().data_ptr()
+        scratch = None if direct else torch.empty((c, h * w), dtype=torch.float32, device=images.device)
         for i in range(n):
-            plane = out[i].view(c, h * w)
-            torch.addmm(offset[i, :, None], matrix[i], images[i].reshape(c, h * w).float(), out=plane)
+            source, plane = images[i].reshape(c, h * w), out[i].view(c, h * w)
+            result = plane if direct else scratch
+            torch.addmm(offset[i, :, None], matrix[i], source if source.dtype == torch.float32 else source.float(),
+                        out=result)
             if per_channel:  # maximum/minimum in place: several times faster than clamp_ with tensor bounds
-                torch.maximum(plane, low, out=plane)
-                torch.minimum(plane, high, out=plane)
+                torch.maximum(result, low, out=result)
+                torch.minimum(result, high, out=result)
             else:
-                plane.clamp_(low, high)
+                result.clamp_(low, high)
+            if not direct:
+                plane.copy_(result.round_() if out.dtype == torch.uint8 else result)
         return out
     flat = torch.baddbmm(offset[:, :, None], matrix, images.reshape(n, c, h * w).float())
     if per_channel:

@@ -85,8 +85,9 @@ def run_steps(
     out: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Render ``steps`` on ``(B, 3, h, w)`` images holding values in ``[0, scale]``
-    (uint8 crops: ``scale = 255``); returns float32 (``out`` when the last step is an
-    affine run and ``out`` is float32)."""
+    (uint8 crops: ``scale = 255``); returns float32, or ``out`` when the last step is an
+    affine run and ``out`` is float32 (on ``"cpu"`` also uint8: rounded). On ``"cpu"`` a
+    float32 ``out`` is also the working buffer of the steps before."""
     i, n = 0, len(steps)
     owned = False  # whether x is the engine's own tensor (pixel steps may overwrite it)
     while i < n:
@@ -108,7 +109,11 @@ def run_steps(
             m = torch.tensor(normalize[0], dtype=torch.float32).to(x.device, non_blocking=True)
             s = torch.tensor(normalize[1], dtype=torch.float32).to(x.device, non_blocking=True)
             low, high = -m / s, (1 - m) / s
-        target = out if i == n and out is not None and out.dtype == torch.float32 else None
+        if backend == "cpu":  # one working buffer: out, else the engine's own x (fresh tensors fault their pages in)
+            usable = out is not None and (i == n or out.dtype == torch.float32)
+            target = out if usable else (x if owned and x.dtype == torch.float32 else None)
+        else:
+            target = out if i == n and out is not None and out.dtype == torch.float32 else None
         x = apply_affine(x, matrix / scale, offset, low, high, out=target, backend=backend)
         scale, owned = 1.0, True
     return _to_unit(x, scale)

@@ -55,11 +55,15 @@ def adjust_hue(images: torch.Tensor, shift: torch.Tensor, backend: str = "batche
     if shift.shape != (images.shape[0],):
         raise ValueError(f"shift must have shape ({images.shape[0]},), got {tuple(shift.shape)}")
     if backend == "cpu" and images.dtype == torch.float32:
-        out = images if inplace else images.clone()
+        out = images if inplace and images.is_contiguous() else images.clone(memory_format=torch.contiguous_format)
+        pixels = np.empty((*images.shape[2:], 3), dtype=np.float32)  # one image, interleaved, reused
         for i, turns in zip((shift != 0).nonzero()[:, 0].tolist(), shift[shift != 0].tolist()):
-            hsv = cv2.cvtColor(np.ascontiguousarray(out[i].numpy().transpose(1, 2, 0)), cv2.COLOR_RGB2HSV)
-            hsv[..., 0] += (360.0 * turns) % 360.0  # degrees; OpenCV wraps hues above 360 (not below 0)
-            out[i] = torch.from_numpy(cv2.cvtColor(hsv, cv2.COLOR_HSV2RGB)).permute(2, 0, 1)
+            planes = list(out[i].numpy())
+            cv2.merge(planes, pixels)
+            cv2.cvtColor(pixels, cv2.COLOR_RGB2HSV, dst=pixels)
+            pixels[..., 0] += (360.0 * turns) % 360.0  # degrees; OpenCV wraps hues above 360 (not below 0)
+            cv2.cvtColor(pixels, cv2.COLOR_HSV2RGB, dst=pixels)
+            cv2.split(pixels, planes)  # back into out[i]'s planes
         return out
     return torch.where((shift != 0).view(-1, 1, 1, 1), _shifted(images, shift), images)
 
