@@ -119,7 +119,8 @@ class ViewSpec:
             steps += Normalize((0.0, 0.0, 0.0), (1 / 255,) * 3).steps({})
         elif mean is not None:
             steps += Normalize(tuple(mean), tuple(std)).steps({})
-        target = out if out is not None and out.dtype in ((torch.float32, torch.uint8) if backend == "cpu" else (torch.float32,)) else None
+        writable = (torch.float32, torch.uint8) if backend == "cpu" else (torch.float32,)  # run_steps writes these
+        target = out if out is not None and out.dtype in writable else None
         views = run_steps(crops, fold_normalize(steps), scale=255.0, backend=backend, out=target)
         if dtype == torch.uint8 and views.dtype != torch.uint8:
             views = views.round_() if backend == "cpu" else views.round()
