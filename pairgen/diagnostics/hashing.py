@@ -34,8 +34,6 @@ import hashlib
 
 import cv2
 import numpy as np
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
 
 from .labels import false_negative_rates
 from .page import HTML_ROWS, escape, pct, table, thumb
@@ -102,6 +100,9 @@ def near_duplicate_groups(phashes: np.ndarray, dhashes: np.ndarray,
     inverse = inverse.ravel()
     rows, cols = _close_pairs(unique[:, 0], unique[:, 1], max_distance)
     m = len(unique)
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
     graph = coo_matrix((np.ones(len(rows) + n, bool),
                         (np.concatenate([rows, inverse]), np.concatenate([cols, m + np.arange(n)]))),
                        shape=(m + n, m + n))

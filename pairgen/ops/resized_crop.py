@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
-from torchvision.ops import roi_align
 
 
 def resized_crop(
@@ -73,6 +72,8 @@ def resized_crop(
     work[..., :-1, :-1] = images if len(others) == len(images) else images[others]
     index = torch.arange(len(others), device=images.device, dtype=dtype)[:, None]
     rois = torch.cat([index, boxes[others].to(dtype)], dim=1)
+    from torchvision.ops import roi_align  # imported on use: it pulls in torch._dynamo (seconds)
+
     crops = roi_align(work, rois, output_size=(height, width), spatial_scale=1.0, sampling_ratio=-1, aligned=True)
     if flip is not None and bool(flip[others].any()):
         mirrored = flip[others]
