@@ -27,8 +27,8 @@ from .centricity import agreement, read_centricity_labels
 from .decode import DEFAULT_MAX_PIXELS, decode_object
 from .hashing import NEAR_DUPLICATE_DISTANCE
 from .inputs import DatasetSource, load_dataset_item, open_source
-from .plots import import_in_background
 from .pair_quality import DEFAULT_PAIR_SAMPLE, pair_sample_keys, resolve_recipes
+from .plots import import_in_background
 from .records import ImageRecord, finite_json
 from .report import SCHEMA_VERSION, write_report
 from .scan import DEFAULT_ITEM_TIMEOUT, default_workers, parse_shard, scan
