@@ -23,7 +23,12 @@ from pairgen.diagnostics.centricity import (
     read_centricity_labels,
     scene_saliency,
 )
-from pairgen.diagnostics.pair_quality import box_iou, pair_sample_keys, resolve_recipes, shows_object
+from pairgen.diagnostics.pair_quality import (
+    box_iou,
+    pair_sample_keys,
+    resolve_recipes,
+    shows_object,
+)
 from pairgen.diagnostics.pipeline import RECORDS_FILE, _read_records
 from pairgen.diagnostics.records import ImageRecord
 

@@ -35,7 +35,7 @@ def _import() -> None:
     import matplotlib
 
     matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot  # noqa: F401
+    import matplotlib.pyplot
 
 
 def figure(panels: int, height: float = 2.7):
