@@ -36,7 +36,7 @@ from .inputs import DatasetSource, Item
 from .records import ImageRecord
 
 #: Items per task sent to a worker.
-BATCH_SIZE = 16
+BATCH_SIZE = 32
 #: Seconds one batch (and, on retry, one item) may take before it is abandoned.
 DEFAULT_ITEM_TIMEOUT = 120.0
 
