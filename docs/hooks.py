@@ -1,11 +1,11 @@
 """mkdocs hooks: pages generated from the repository on every build.
 
-* ``index.md`` from ``README.md`` (links into ``docs/`` and ``benchmarks/`` rewritten);
 * ``recipes.md`` from ``recipes/*.yaml`` (``docs/gen_recipes.py``);
 * ``performance.md``: ``docs/performance_intro.md`` followed by every ``benchmarks/RESULTS*.md``;
 * a short stub for each guide in :data:`GUIDES` that its own branch has not added yet.
 
-Generated pages never fall behind their sources, and nothing generated is committed.
+Generated pages never fall behind their sources, and nothing generated is committed. The
+home page, ``docs/index.md``, is written for users; the README stays the repository's page.
 """
 
 from __future__ import annotations
@@ -72,9 +72,7 @@ def performance_page() -> str:
 
 
 def on_files(files, config):
-    readme = REPO / "README.md"
     generated = {
-        "index.md": _relink(readme.read_text(), readme),
         "recipes.md": recipes_page(),
         "performance.md": performance_page(),
     }

@@ -26,7 +26,7 @@ import sys
 import torch
 from torch.utils.data import DataLoader
 
-from common import SmallResNet, projection_head, real_photos
+from common import SmallResNet, Timer, progress, projection_head, real_photos, set_threads
 
 from pairgen import PairSampler, load_recipe, losses
 from pairgen.collate import collate_items
@@ -57,6 +57,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.smoke:
         args.epochs, args.warmup, args.every = 3, 1, 1
 
+    timer = Timer()
+    set_threads(num_workers=1)
     torch.manual_seed(0)
     photos = list(real_photos().values())
     model = SmallResNet(width=16, stem_stride=2)
@@ -73,6 +75,7 @@ def main(argv: list[str] | None = None) -> int:
     optimizer = torch.optim.AdamW([*model.parameters(), *head.parameters()], lr=1e-3)
 
     print(f"{len(photos)} photos; before any refresh: {describe(box_areas(sampler, list(refresh.dataset)))}")
+    bar = progress(args.epochs * len(loader), "contrastive_crop")
     for epoch in range(1, args.epochs + 1):
         epoch_loss = 0.0
         for batch in loader:
@@ -82,10 +85,14 @@ def main(argv: list[str] | None = None) -> int:
             loss.backward()
             optimizer.step()
             epoch_loss += loss.item() / len(loader)
+            bar.update()
         if refresh.on_epoch_end(epoch, model, last_epoch=args.epochs):
-            print(f"epoch {epoch}: loss {epoch_loss:.4f}; heatmaps refreshed, {describe(box_areas(sampler, list(refresh.dataset)))}", flush=True)
+            bar.write(f"epoch {epoch}: loss {epoch_loss:.4f}; heatmaps refreshed, "
+                      f"{describe(box_areas(sampler, list(refresh.dataset)))}", file=sys.stdout)
         elif epoch % 10 == 0 or epoch == args.epochs:
-            print(f"epoch {epoch}: loss {epoch_loss:.4f}", flush=True)
+            bar.write(f"epoch {epoch}: loss {epoch_loss:.4f}", file=sys.stdout)
+    bar.close()
+    print(f"done: {args.epochs} epochs ({args.epochs * len(loader)} steps) in {timer.seconds:.1f} s")
     return 0
 
 

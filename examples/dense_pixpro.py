@@ -30,7 +30,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import DataLoader
 
-from common import SmallResNet, projection_head, real_photos
+from common import SmallResNet, Timer, progress, projection_head, real_photos, set_threads
 
 from pairgen import PairSampler, load_recipe, losses
 
@@ -77,6 +77,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     steps = 10 if args.smoke else args.steps
 
+    timer = Timer()
+    set_threads(num_workers=1)
     torch.manual_seed(0)
     photos = list(real_photos().values())
     # Scale 0.2-1 (MoCo v2, as PixPro) so that the views of a pair usually overlap.
@@ -92,6 +94,7 @@ def main(argv: list[str] | None = None) -> int:
     optimizer = torch.optim.AdamW(parameters, lr=1e-3)
 
     batches = itertools.chain.from_iterable(itertools.repeat(loader))
+    bar = progress(steps, "dense_pixpro")
     for step, batch in zip(range(steps), batches):
         pairs = sampler(batch)
         match = pairs.correspondence(grid=GRID)          # positive: (B, 64, 64) from the crop boxes and flips
@@ -103,16 +106,20 @@ def main(argv: list[str] | None = None) -> int:
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
+        bar.update()
+        bar.set_postfix(loss=f"{loss.item():.3f}", refresh=False)
         if step % 50 == 0 or step == steps - 1:
             share = match.positive.any(2).float().mean()
-            print(f"step {step}: dense loss {dense.item():.4f}, instance loss {instance.item():.4f}, "
-                  f"view-1 cells with a match {share:.2f}", flush=True)
+            bar.write(f"step {step}: dense loss {dense.item():.4f}, instance loss {instance.item():.4f}, "
+                  f"view-1 cells with a match {share:.2f}", file=sys.stdout)
+    bar.close()
 
     pairs = sampler(next(iter(loader)))
     positive = pairs.correspondence(grid=GRID).positive
     matching, other = matching_similarity(model, dense_head, pairs, positive)
     print(f"cosine similarity of matching cells {matching:.3f}, of non-matching cells {other:.3f} "
           f"(gap {matching - other:.3f})")
+    print(f"done: {steps} steps in {timer.seconds:.1f} s ({steps / timer.seconds:.2f} steps/s)")
     return 0
 
 

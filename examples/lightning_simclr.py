@@ -1,10 +1,10 @@
 """SimCLR in PyTorch Lightning with pairgen pairs, on Fashion-MNIST.
 
-``sampler.collate`` is an ordinary ``collate_fn`` and the ``PairBatch`` it returns has
-a ``to`` method, so Lightning moves it to the device like any batch. pairgen's seeds
-follow torch's, so ``seed_everything`` makes the run replay (no ``worker_init_fn``
-of pairgen's is needed). After training, a linear probe on frozen features reports
-the test accuracy.
+``pairgen.lightning.PairDataModule`` builds the loaders (``sampler.collate`` as their
+``collate_fn``; the views rendered after Lightning moved the batch to the device) and
+draws the sampler's seed after ``seed_everything``, so the run replays;
+``PairStatistics`` logs each epoch's fallback rate. After training, a linear probe on
+frozen features reports the test accuracy.
 
 Needs ``pip install lightning`` (it skips with exit status 0 and a message when
 Lightning is missing).
@@ -20,11 +20,11 @@ import sys
 from pathlib import Path
 
 import torch
-from torch.utils.data import DataLoader, TensorDataset
+from torch.utils.data import TensorDataset
 
-from common import SmallResNet, embed, linear_probe, projection_head, recipe_without_blur, to_model_input
+from common import SmallResNet, Timer, embed, linear_probe, projection_head, recipe_without_blur, set_threads, to_model_input
 
-from pairgen import PairSampler, losses
+from pairgen import losses
 from pairgen.datasets import FASHION_MNIST, fashion_mnist
 
 
@@ -57,6 +57,10 @@ def main(argv: list[str] | None = None) -> int:
         def configure_optimizers(self):
             return torch.optim.AdamW(self.parameters(), lr=3e-3, weight_decay=1e-4)
 
+    from pairgen.lightning import PairDataModule, PairStatistics
+
+    timer = Timer()
+    set_threads(num_workers=1)
     L.seed_everything(0, workers=True)
     try:
         images, labels = fashion_mnist("train", args.data, limit=max(args.train_images, probe_images))
@@ -65,22 +69,26 @@ def main(argv: list[str] | None = None) -> int:
         print(error, file=sys.stderr)
         return 2
     train_set = TensorDataset(torch.from_numpy(images[: args.train_images]), torch.from_numpy(labels[: args.train_images]))
-    sampler = PairSampler(recipe_without_blur("simclr", 28))      # seed drawn from torch's, set by seed_everything
-    loader = DataLoader(train_set, batch_size=256, shuffle=True, drop_last=True, num_workers=1, collate_fn=sampler.collate)
+    # The sampler's seed is drawn from torch's generator in setup, after seed_everything.
+    data = PairDataModule(train_set, recipe_without_blur("simclr", 28), batch_size=256, num_workers=1)
+    statistics = PairStatistics()
     model = SimCLR()
     trainer = L.Trainer(
         max_epochs=args.epochs, max_steps=4 if args.smoke else -1, accelerator="cpu", devices=1,
-        logger=False, enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False,
+        logger=False, enable_checkpointing=False, enable_progress_bar=True, enable_model_summary=False,
+        callbacks=[statistics],
     )
-    trainer.fit(model, loader)
+    trainer.fit(model, datamodule=data)
 
-    mean, std = sampler.recipe.mean, sampler.recipe.std
+    mean, std = data.sampler.recipe.mean, data.sampler.recipe.std
     accuracy = linear_probe(
         embed(model.backbone, to_model_input(torch.from_numpy(images[:probe_images]), mean, std)), torch.from_numpy(labels[:probe_images]),
         embed(model.backbone, to_model_input(torch.from_numpy(test_images), mean, std)), torch.from_numpy(test_labels),
     )
     print(f"trained {trainer.global_step} steps, last loss {float(trainer.callback_metrics['loss']):.4f}; "
           f"linear probe accuracy {accuracy:.4f} ({probe_images} train / {probe_images} test images)")
+    fallback = statistics.history[-1]["pairs/fallback_rate"] if statistics.history else float("nan")
+    print(f"done: {trainer.global_step} steps in {timer.seconds:.1f} s; crop fallback rate {fallback:.3f}")
     return 0
 
 

@@ -18,7 +18,7 @@ import sys
 import torch
 from torch.utils.data import DataLoader
 
-from common import SmallResNet, projection_head, real_photos
+from common import SmallResNet, Timer, progress, projection_head, real_photos, set_threads
 
 from pairgen import PairSampler, losses
 
@@ -30,6 +30,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     steps = 12 if args.smoke else args.steps
 
+    timer = Timer()
+    set_threads(num_workers=1)
     torch.manual_seed(0)
     photos = list(real_photos().values())                     # HWC uint8 arrays of different sizes
     sampler = PairSampler("simclr", size=64, seed=0)
@@ -41,6 +43,7 @@ def main(argv: list[str] | None = None) -> int:
 
     history = []
     batches = itertools.chain.from_iterable(itertools.repeat(loader))   # epoch after epoch
+    bar = progress(steps, "plain_loop")
     for step, batch in zip(range(steps), batches):
         pairs = sampler(batch)                                 # views of both kinds, on sampler.device
         z1, z2 = head(model(pairs.view1)), head(model(pairs.view2))
@@ -49,12 +52,17 @@ def main(argv: list[str] | None = None) -> int:
         loss.backward()
         optimizer.step()
         history.append(loss.item())
+        bar.update()
+        bar.set_postfix(loss=f"{loss.item():.3f}", refresh=False)
         if step % 50 == 0:
-            print(f"step {step}: loss {loss.item():.4f}", flush=True)
+            bar.write(f"step {step}: loss {loss.item():.4f}", file=sys.stdout)
+    bar.close()
 
     window = max(1, len(history) // 4)
     first, last = sum(history[:window]) / window, sum(history[-window:]) / window
     print(f"{len(photos)} photos, {steps} steps: mean loss of the first {window} steps {first:.4f}, of the last {window} {last:.4f}")
+    print(f"done: {steps} steps in {timer.seconds:.1f} s ({steps / timer.seconds:.2f} steps/s, "
+          f"{torch.get_num_threads()} torch thread(s) + 1 worker)")
     return 0
 
 

@@ -31,7 +31,8 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-from common import SmallResNet, Timer, embed, linear_probe, projection_head, recipe_without_blur, to_model_input
+from common import (SmallResNet, Timer, embed, linear_probe, progress, projection_head, recipe_without_blur, set_threads,
+                    to_model_input)
 
 from pairgen import PairSampler, load_recipe, losses
 from pairgen.datasets import FASHION_MNIST, fashion_mnist
@@ -80,6 +81,7 @@ def train(method: str, dataset: FashionItems, args) -> tuple[SmallResNet, float]
     optimizer = torch.optim.AdamW(parameters, lr=args.lr, weight_decay=1e-4)
     total = args.epochs * len(loader)
     schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=args.lr, total_steps=total, pct_start=0.1)
+    bar = progress(total, method)
     for epoch in range(args.epochs):
         epoch_loss = 0.0
         for pairs in loader:
@@ -94,7 +96,10 @@ def train(method: str, dataset: FashionItems, args) -> tuple[SmallResNet, float]
             optimizer.step()
             schedule.step()
             epoch_loss += loss.item() / len(loader)
+            bar.update()
+            bar.set_postfix(loss=f"{loss.item():.3f}", refresh=False)
         print(f"  {method}: epoch {epoch + 1}/{args.epochs} loss {epoch_loss:.4f}", flush=True)
+    bar.close()
     return model, epoch_loss
 
 
@@ -125,6 +130,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.smoke:
         args.train_images, args.probe_images, args.test_images, args.epochs, args.batch_size = 512, 1000, 1000, 1, 128
 
+    set_threads(args.workers)
     try:
         images, labels = fashion_mnist("train", args.data, limit=max(args.train_images, args.probe_images))
         test_images, test_labels = fashion_mnist("test", args.data, limit=args.test_images)

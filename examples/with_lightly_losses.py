@@ -23,7 +23,7 @@ import sys
 import torch
 from torch.utils.data import DataLoader
 
-from common import SmallResNet, projection_head, real_photos
+from common import SmallResNet, Timer, progress, projection_head, real_photos, set_threads
 
 from pairgen import PairSampler, losses
 
@@ -40,6 +40,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     steps = 8 if args.smoke else args.steps
 
+    timer = Timer()
+    set_threads(num_workers=1)
     torch.manual_seed(0)
     photos = list(real_photos().values())
     sampler = PairSampler("cast", size=64, seed=0)              # built-in saliency, computed per batch
@@ -52,6 +54,7 @@ def main(argv: list[str] | None = None) -> int:
 
     largest_gap, fallbacks, history = 0.0, [], []
     batches = itertools.chain.from_iterable(itertools.repeat(loader))
+    bar = progress(steps, "with_lightly_losses")
     for step, batch in zip(range(steps), batches):
         pairs = sampler(batch)
         fallbacks.append(float(pairs.params1.fallback_used.float().mean()))
@@ -62,14 +65,18 @@ def main(argv: list[str] | None = None) -> int:
         loss.backward()
         optimizer.step()
         history.append(loss.item())
+        bar.update()
+        bar.set_postfix(loss=f"{loss.item():.3f}", refresh=False)
         if step % 50 == 0:
-            print(f"step {step}: lightly NTXentLoss {loss.item():.4f}", flush=True)
+            bar.write(f"step {step}: lightly NTXentLoss {loss.item():.4f}", file=sys.stdout)
+    bar.close()
 
     window = max(1, steps // 4)
     print(f"mean loss of the first {window} steps {sum(history[:window]) / window:.4f}, "
           f"of the last {window} {sum(history[-window:]) / window:.4f}; "
           f"CAST fallback rate {sum(fallbacks) / len(fallbacks):.3f}; "
           f"largest |lightly - pairgen info_nce| {largest_gap:.2e}")
+    print(f"done: {steps} steps in {timer.seconds:.1f} s ({steps / timer.seconds:.2f} steps/s)")
     return 0
 
 

@@ -11,12 +11,23 @@ from pairgen.params import ViewParams
 
 
 def _map_tensors(obj, fn):
-    changes = {
-        f.name: fn(getattr(obj, f.name))
-        for f in dataclasses.fields(obj)
-        if isinstance(getattr(obj, f.name), torch.Tensor)
-    }
+    """``obj`` with ``fn`` applied to its tensor fields and to the tensors of its list fields."""
+    changes = {}
+    for f in dataclasses.fields(obj):
+        value = getattr(obj, f.name)
+        if isinstance(value, torch.Tensor):
+            changes[f.name] = fn(value)
+        elif isinstance(value, list) and value and all(isinstance(v, torch.Tensor) for v in value):
+            changes[f.name] = [fn(v) for v in value]
     return dataclasses.replace(obj, **changes)
+
+
+def _shape(tensor: torch.Tensor) -> str:
+    return f"({', '.join(map(str, tensor.shape))}) {str(tensor.dtype).removeprefix('torch.')}"
+
+
+def _present(obj, names: tuple[str, ...]) -> str:
+    return ", ".join(name for name in names if getattr(obj, name) is not None) or "none"
 
 
 @dataclass(frozen=True)
@@ -37,6 +48,8 @@ class ImageBatch:
         masks: optional ``(B, 1, H, W)`` uint8 object masks (0 = background) on the canvas.
         boxes: optional ``(B, M, 4)`` float32 object boxes, xyxy in source pixels.
         box_valid: optional ``(B, M)`` bool, which rows of ``boxes`` are real.
+        keypoints: optional ``(B, K, 2)`` float32 keypoints ``(x, y)`` in source pixels.
+        keypoint_valid: optional ``(B, K)`` bool, which rows of ``keypoints`` are real.
         labels, sources, index: optional ``(B,)`` int64 (``sources`` hashes strings).
         times: optional ``(B,)`` float64 time stamps of frames.
     """
@@ -49,6 +62,8 @@ class ImageBatch:
     masks: torch.Tensor | None = None
     boxes: torch.Tensor | None = None
     box_valid: torch.Tensor | None = None
+    keypoints: torch.Tensor | None = None
+    keypoint_valid: torch.Tensor | None = None
     labels: torch.Tensor | None = None
     sources: torch.Tensor | None = None
     index: torch.Tensor | None = None
@@ -56,6 +71,11 @@ class ImageBatch:
 
     def __len__(self) -> int:
         return self.images.shape[0]
+
+    def __repr__(self) -> str:
+        extras = _present(self, ("saliency", "masks", "boxes", "keypoints", "labels", "sources", "index", "times"))
+        return (f"ImageBatch({len(self)} images on a canvas {_shape(self.images)}, {self.images.device}; "
+                f"with: {extras})")
 
     def to(self, device: torch.device | str, non_blocking: bool = False) -> "ImageBatch":
         return _map_tensors(self, lambda t: t.to(device, non_blocking=non_blocking))
@@ -96,6 +116,16 @@ class PairBatch:
         seeds: ``(B,)`` int64 per-sample seeds: ``sampler.generate(batch, seeds)`` replays
             every view of the batch.
         labels, sources, index, times: the items' metadata, as in :class:`ImageBatch`.
+        recipe: the name of the recipe that drew the views.
+        masks: when items bring masks, one ``tv_tensors.Mask`` ``(B, 1, h, w)`` uint8 per
+            view: the masks moved as that view's image (nearest neighbour, labels kept).
+        padded_boxes, box_valid: when items bring boxes (or masks, whose components are
+            boxes), per view ``(B, M, 4)`` xyxy boxes in the view's pixels (clipped) and the
+            ``(B, M)`` rows that are real; :attr:`boxes` gives them per sample.
+        padded_keypoints, keypoint_valid: the same for keypoints, ``(B, K, 2)`` per view;
+            :attr:`keypoints` gives them per sample.
+        object_shown: when items bring masks or saliency, per view ``(B,)`` bool: the crop
+            shows the object (DESIGN.md's definition, :mod:`pairgen.annotations`).
         sizes: ``(B, 2)`` int64 source ``(height, width)`` when every view shows the
             item's own image (what :meth:`correspondence` needs).
         view_ops: each view's ops (``ViewSpec.ops``), for :meth:`correspondence`.
@@ -108,11 +138,61 @@ class PairBatch:
     sources: torch.Tensor | None = None
     index: torch.Tensor | None = None
     times: torch.Tensor | None = None
+    recipe: str | None = None
+    masks: list[torch.Tensor] | None = None
+    padded_boxes: list[torch.Tensor] | None = None
+    box_valid: list[torch.Tensor] | None = None
+    padded_keypoints: list[torch.Tensor] | None = None
+    keypoint_valid: list[torch.Tensor] | None = None
+    object_shown: list[torch.Tensor] | None = None
     sizes: torch.Tensor | None = None
     view_ops: tuple[tuple, ...] = ()
 
     def __len__(self) -> int:
         return len(self.params[0]) if self.params else 0
+
+    def __repr__(self) -> str:
+        shapes: dict[str, int] = {}
+        for view in self.views:
+            shapes[_shape(view)] = shapes.get(_shape(view), 0) + 1
+        views = " + ".join(f"{count} x {shape}" for shape, count in shapes.items())
+        kind = f" {type(self.views[0]).__name__}" if self.views and type(self.views[0]) is not torch.Tensor else ""
+        device = self.views[0].device if self.views else "cpu"
+        fallback = sum(int(p.fallback_used.sum()) for p in self.params)
+        names = ("masks", "padded_boxes", "padded_keypoints", "object_shown", "labels", "sources", "index", "times")
+        extras = _present(self, names).replace("padded_", "")
+        return (f"PairBatch({len(self)} samples, recipe {self.recipe!r}, {device}\n"
+                f"  views: {views}{kind}\n"
+                f"  params: {len(self.params)} ViewParams, fallback crops {fallback}/{len(self) * len(self.params)}\n"
+                f"  with: {extras})")
+
+    @property
+    def boxes(self) -> list[list[torch.Tensor]] | None:
+        """``boxes[k][i]``: sample ``i``'s ``tv_tensors.BoundingBoxes`` (XYXY) in view ``k``'s pixels."""
+        if self.padded_boxes is None:
+            return None
+        from torchvision import tv_tensors
+
+        return [[tv_tensors.BoundingBoxes(boxes[i][valid[i]], format="XYXY", canvas_size=params.size)
+                 for i in range(len(boxes))]
+                for boxes, valid, params in zip(self.padded_boxes, self.box_valid, self.params)]
+
+    @property
+    def keypoints(self) -> list[list[torch.Tensor]] | None:
+        """``keypoints[k][i]``: sample ``i``'s ``tv_tensors.KeyPoints`` in view ``k``'s pixels."""
+        if self.padded_keypoints is None:
+            return None
+        from torchvision import tv_tensors
+
+        return [[tv_tensors.KeyPoints(points[i][valid[i]], canvas_size=params.size) for i in range(len(points))]
+                for points, valid, params in zip(self.padded_keypoints, self.keypoint_valid, self.params)]
+
+    @property
+    def object_shared(self) -> torch.Tensor | None:
+        """``(B,)`` bool: the first two views both show the object (the pair *shares* it)."""
+        if self.object_shown is None or len(self.object_shown) < 2:
+            return None
+        return self.object_shown[0] & self.object_shown[1]
 
     @property
     def view1(self) -> torch.Tensor:
@@ -132,16 +212,10 @@ class PairBatch:
 
     def to(self, device: torch.device | str, non_blocking: bool = False) -> "PairBatch":
         moved = _map_tensors(self, lambda t: t.to(device, non_blocking=non_blocking))
-        return dataclasses.replace(
-            moved,
-            views=[v.to(device, non_blocking=non_blocking) for v in self.views],
-            params=[p.to(device) for p in self.params],
-        )
+        return dataclasses.replace(moved, params=[p.to(device) for p in self.params])
 
     def pin_memory(self) -> "PairBatch":
-        return dataclasses.replace(
-            _map_tensors(self, lambda t: t.pin_memory()), views=[v.pin_memory() for v in self.views]
-        )
+        return _map_tensors(self, lambda t: t.pin_memory())
 
     def negative_mask(self, views: int = 2, **ids) -> torch.Tensor:
         """Who may be a negative of whom among the first ``views`` views (rows ordered as

@@ -17,8 +17,9 @@ import torch
 from PIL import Image
 
 from pairgen.batch import ImageBatch
+from pairgen.errors import InputError
 
-ITEM_KEYS = ("image", "saliency", "mask", "boxes", "label", "source", "time", "index")
+ITEM_KEYS = ("image", "saliency", "mask", "boxes", "keypoints", "label", "source", "time", "index")
 
 
 def to_rgb_uint8(image: Any, name: str = "image") -> np.ndarray:
@@ -29,7 +30,7 @@ def to_rgb_uint8(image: Any, name: str = "image") -> np.ndarray:
     ``[0, 1]``.
 
     Raises:
-        TypeError / ValueError naming ``name`` for anything else.
+        TypeError / InputError naming ``name`` for anything else.
     """
     if isinstance(image, Image.Image):
         if image.mode in ("I;16", "I;16B", "I;16L", "I"):
@@ -50,17 +51,17 @@ def to_rgb_uint8(image: Any, name: str = "image") -> np.ndarray:
     if image.ndim == 2:
         image = image[:, :, None]
     if image.ndim != 3 or image.shape[2] not in (1, 2, 3, 4) or 0 in image.shape[:2]:
-        raise ValueError(f"{name} must be HxW or HxWxC with C in 1-4 and non-empty sides, got shape {image.shape}")
+        raise InputError(f"{name} must be HxW or HxWxC with C in 1-4 and non-empty sides, got shape {image.shape}")
     if image.dtype == np.uint16:
         image = (image.astype(np.float64) / 65535.0)
     if image.dtype.kind == "f":
         if not np.isfinite(image).all():
-            raise ValueError(f"{name} has NaN or infinite values")
+            raise InputError(f"{name} has NaN or infinite values")
         image = np.clip(image * 255.0 + 0.5, 0, 255).astype(np.uint8)
     elif image.dtype == np.bool_:
         image = image.astype(np.uint8) * 255
     elif image.dtype != np.uint8:
-        raise ValueError(f"{name} must be uint8, uint16, bool or float, got {image.dtype}")
+        raise InputError(f"{name} must be uint8, uint16, bool or float, got {image.dtype}")
     channels = image.shape[2]
     if channels in (1, 2):
         image = np.repeat(image[:, :, :1], 3, axis=2)
@@ -78,7 +79,7 @@ def _to_map(value: Any, name: str) -> np.ndarray:
     value = np.asarray(value)
     value = value.squeeze()
     if value.ndim != 2:
-        raise ValueError(f"{name} must be a 2-D map (HxW, 1xHxW or HxWx1), got shape {np.shape(value)}")
+        raise InputError(f"{name} must be a 2-D map (HxW, 1xHxW or HxWx1), got shape {np.shape(value)}")
     return value.astype(np.float32)
 
 
@@ -98,7 +99,9 @@ def collate_items(items: Sequence[Any], max_side: int) -> ImageBatch:
             (any resolution; resized bilinearly to the image), ``"mask"`` (resized by
             nearest neighbour; nonzero = object; when no ``"boxes"`` are given, the
             boxes of its connected components become the item's boxes), ``"boxes"`` (``(n, 4)`` xyxy source
-            pixels; clipped to the image, degenerate ones dropped), ``"label"``,
+            pixels, or ``tv_tensors.BoundingBoxes`` in any axis-aligned format; clipped to
+            the image, degenerate ones dropped), ``"keypoints"`` (``(K, 2)`` x, y source
+            pixels, or ``tv_tensors.KeyPoints``), ``"label"``,
             ``"source"`` (frames of one video, crops of one file...), ``"time"``,
             ``"index"``. Tuples ``(image, label)`` as torchvision datasets give are
             accepted too.
@@ -140,12 +143,14 @@ def collate_items(items: Sequence[Any], max_side: int) -> ImageBatch:
             record["boxes"] = mask_component_boxes(record["mask"], record["image"].shape[:2])
     if any("boxes" in r for r in records):
         fields["boxes"], fields["box_valid"] = _stack_boxes(records, sizes)
+    if any("keypoints" in r for r in records):
+        fields["keypoints"], fields["keypoint_valid"] = _pad_rows([r.get("keypoints", torch.zeros(0, 2)) for r in records])
     for key, target, dtype in (("label", "labels", torch.int64), ("source", "sources", torch.int64),
                                ("index", "index", torch.int64), ("time", "times", torch.float64)):
         present = [key in r for r in records]
         if any(present):
             if not all(present):
-                raise ValueError(f"'{key}' is given for some items of the batch but not all")
+                raise InputError(f"'{key}' is given for some items of the batch but not all")
             values = [stable_id(r[key]) if key == "source" else float(r[key]) if key == "time" else int(r[key])
                       for r in records]
             fields[target] = torch.tensor(values, dtype=dtype)
@@ -155,7 +160,7 @@ def collate_items(items: Sequence[Any], max_side: int) -> ImageBatch:
 def _record(item: Any, position: int) -> dict:
     if isinstance(item, Mapping):
         if "image" not in item:
-            raise ValueError(f"item {position} is a mapping without an 'image' key (keys: {sorted(item)})")
+            raise InputError(f"item {position} is a mapping without an 'image' key (keys: {sorted(item)})")
         record = {k: item[k] for k in ITEM_KEYS if k in item and item[k] is not None}
     elif isinstance(item, tuple) and len(item) == 2:
         record = {"image": item[0], "label": item[1]}
@@ -165,7 +170,37 @@ def _record(item: Any, position: int) -> dict:
     for key in ("saliency", "mask"):
         if key in record:
             record[key] = _to_map(record[key], f"item {position} {key}")
+    if "mask" in record:
+        labels = record["mask"]
+        if labels.min() < 0 or labels.max() > 255:
+            raise InputError(f"item {position} mask must hold labels in [0, 255] (0 = background), "
+                             f"got values in [{labels.min():g}, {labels.max():g}]")
+    if "boxes" in record:
+        record["boxes"] = xyxy_boxes(record["boxes"], f"item {position} boxes")
+    if "keypoints" in record:
+        points = torch.as_tensor(np.asarray(record["keypoints"], dtype=np.float32))
+        if points.dim() != 2 or points.shape[1] != 2:
+            raise InputError(f"item {position} keypoints must be (K, 2) x, y source pixels, got shape "
+                             f"{tuple(points.shape)}")
+        record["keypoints"] = points
     return record
+
+
+def xyxy_boxes(boxes: Any, name: str = "boxes") -> np.ndarray:
+    """``(n, 4)`` xyxy float32 boxes from an array, or from ``tv_tensors.BoundingBoxes`` in any
+    axis-aligned format (XYXY, XYWH, CXCYWH)."""
+    from torchvision import tv_tensors
+    from torchvision.ops import box_convert
+
+    if isinstance(boxes, tv_tensors.BoundingBoxes):
+        fmt = boxes.format.name.lower()
+        if fmt not in ("xyxy", "xywh", "cxcywh"):
+            raise InputError(f"{name}: rotated boxes ({boxes.format.name}) are not supported; give axis-aligned boxes")
+        plain = boxes.as_subclass(torch.Tensor).reshape(-1, 4).float()
+        return box_convert(plain, fmt, "xyxy").detach().cpu().numpy()
+    if isinstance(boxes, torch.Tensor):
+        boxes = boxes.detach().cpu().numpy()
+    return np.asarray(boxes, dtype=np.float32)
 
 
 def mask_component_boxes(mask: np.ndarray, size: tuple[int, int], min_fraction: float = 0.01) -> np.ndarray:
@@ -206,16 +241,21 @@ def _stack_boxes(records, sizes) -> tuple[torch.Tensor, torch.Tensor]:
         elif boxes.dim() == 1:
             boxes = boxes[None]
         if boxes.dim() != 2 or boxes.shape[1] != 4:
-            raise ValueError(f"item {position} boxes must be (n, 4) xyxy, got shape {tuple(boxes.shape)}")
+            raise InputError(f"item {position} boxes must be (n, 4) xyxy, got shape {tuple(boxes.shape)}")
         boxes = boxes.nan_to_num(nan=-1.0)
         boxes = torch.stack([boxes[:, 0].clamp(0, w), boxes[:, 1].clamp(0, h),
                              boxes[:, 2].clamp(0, w), boxes[:, 3].clamp(0, h)], 1)
         keep = (boxes[:, 2] - boxes[:, 0] >= 1) & (boxes[:, 3] - boxes[:, 1] >= 1)
         per_item.append(boxes[keep])
-    most = max(1, max(len(b) for b in per_item))
-    padded = torch.zeros((len(per_item), most, 4))
+    return _pad_rows(per_item)
+
+
+def _pad_rows(per_item: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(n_i, D)`` rows per item -> ``(B, max n_i, D)`` zero-padded and a ``(B, max n_i)`` valid mask."""
+    most = max(1, max(len(rows) for rows in per_item))
+    padded = torch.zeros((len(per_item), most, per_item[0].shape[1]))
     valid = torch.zeros((len(per_item), most), dtype=torch.bool)
-    for i, boxes in enumerate(per_item):
-        padded[i, : len(boxes)] = boxes
-        valid[i, : len(boxes)] = True
+    for i, rows in enumerate(per_item):
+        padded[i, : len(rows)] = rows
+        valid[i, : len(rows)] = True
     return padded, valid

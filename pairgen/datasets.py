@@ -143,3 +143,16 @@ class ImageFolder(Dataset):
         if saliency is not None:
             item["saliency"] = saliency
         return item
+
+
+#: Scene-centric scenes with true masks and boxes (:mod:`pairgen.scenes`), exported here.
+SCENE_EXPORTS = ("SceneFolder", "SceneSettings", "Scenes", "background_photos", "make_scenes", "render_scenes", "write_scene_folder")
+
+
+def __getattr__(name: str):
+    # Lazy, because pairgen.scenes builds on this module.
+    if name in SCENE_EXPORTS:
+        from pairgen import scenes
+
+        return getattr(scenes, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

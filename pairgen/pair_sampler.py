@@ -11,6 +11,7 @@ from torch.utils.data import get_worker_info
 
 from pairgen.batch import ImageBatch, PairBatch
 from pairgen.collate import collate_items
+from pairgen.errors import ConfigurationError
 from pairgen.params import ViewParams
 from pairgen.random import derive_seeds, new_seeds, worker_seeds
 from pairgen.recipe import Recipe, load_recipe
@@ -48,8 +49,13 @@ class PairSampler:
         dtype: dtype of the views.
         saliency: ``fn(batch) -> (B, 1, H, W)`` maps for recipes that need saliency
             when items bring none (default: pairgen's built-in saliency).
+        tv_tensors: return the views as ``torchvision.tv_tensors.Image`` (masks, boxes and
+            keypoints the items bring come back as tv_tensors either way).
 
     Raises:
+        ConfigurationError: a bad size, mode, seed or ``max_side``, or a ``device`` this
+            machine does not have.
+        RecipeError: an unknown or invalid recipe.
         ValueError: for the recipes of :data:`PARTNER_RECIPES` (``instance``,
             ``temporal``), whose views need a partner image: use
             :class:`~pairgen.positive_sampler.PositivePairSampler`.
@@ -71,11 +77,12 @@ class PairSampler:
         max_side: int | None = None,
         dtype: torch.dtype = torch.float32,
         saliency: SaliencyFn | None = None,
+        tv_tensors: bool = False,
     ):
         self.recipe = load_recipe(recipe)
         if size is not None:
             if not isinstance(size, int) or size < 1:
-                raise ValueError(f"size must be a positive int, got {size!r}")
+                raise ConfigurationError(f"size must be a positive int, got {size!r}")
             self.recipe = self.recipe.with_size(size)
         if self.recipe.name in PARTNER_RECIPES and type(self).view_rows is PairSampler.view_rows:
             raise ValueError(
@@ -84,22 +91,23 @@ class PairSampler:
                 "(PairSampler would render both views from one image)"
             )
         self.views = self.recipe.expanded_views
-        self.device = torch.device(device if device is not None else "cpu")
+        self.device = available_device(device)
         if mode not in ("auto", "device", "worker"):
-            raise ValueError(f"mode must be 'auto', 'device' or 'worker', got {mode!r}")
+            raise ConfigurationError(f"mode must be 'auto', 'device' or 'worker', got {mode!r}")
         self.mode = ("worker" if self.device.type == "cpu" else "device") if mode == "auto" else mode
         if seed is None:
             seed = int(torch.randint(0, 1 << 62, (1,)))
         if not isinstance(seed, int) or seed < 0:
-            raise ValueError(f"seed must be a non-negative int, got {seed!r}")
+            raise ConfigurationError(f"seed must be a non-negative int, got {seed!r}")
         self.seed = seed
         self.generator = torch.Generator().manual_seed(seed)
         largest = max(max(v.output_size) for v in self.views)
         self.max_side = max_side if max_side is not None else max(512, 2 * largest)
         if self.max_side < 1:
-            raise ValueError(f"max_side must be positive, got {self.max_side}")
+            raise ConfigurationError(f"max_side must be positive, got {self.max_side}")
         self.dtype = dtype
         self.saliency = saliency
+        self.tv_tensors = tv_tensors
         self._calls = 0
 
     def __repr__(self) -> str:
@@ -176,17 +184,29 @@ class PairSampler:
         return None
 
     def generate(self, batch: ImageBatch, seeds: torch.Tensor) -> PairBatch:
-        """Sample and render all views of ``batch`` from its ``(B,)`` per-sample ``seeds``."""
+        """Sample and render all views of ``batch`` from its ``(B,)`` per-sample ``seeds``, with
+        the items' masks, boxes and keypoints moved into each view (:mod:`pairgen.annotations`)."""
+        from pairgen.annotations import annotate
+
         seeds = seeds.to(batch.images.device)
+        if batch.needs_saliency and self.recipe.needs_saliency:
+            batch = batch.with_saliency(self.saliency_maps(batch))
         params = self.sample(batch, seeds)
+        views = self.apply(batch, params)
+        if self.tv_tensors:
+            from torchvision import tv_tensors
+
+            views = [tv_tensors.Image(view) for view in views]
         return PairBatch(
-            views=self.apply(batch, params),
+            views=views,
             params=params,
             seeds=seeds,
             labels=batch.labels,
             sources=batch.sources,
             index=batch.index,
             times=batch.times,
+            recipe=self.recipe.name,
+            **annotate(self.views, batch, params, self.view_rows),
             sizes=batch.sizes,
             view_ops=tuple(spec.ops for spec in self.views),
         )
@@ -220,6 +240,29 @@ class PairSampler:
         from pairgen.saliency import batch_saliency
 
         return batch_saliency(batch)
+
+
+def available_device(device: str | torch.device | None) -> torch.device:
+    """``device`` as a ``torch.device`` (default CPU), checked to exist on this machine.
+
+    Raises:
+        ConfigurationError: an unknown device string, or a device this machine does not have
+            (``"cuda"`` without a usable GPU, a GPU index past the last one).
+    """
+    available = ", ".join(["cpu"] + [f"cuda:{i}" for i in range(torch.cuda.device_count())])
+    try:
+        device = torch.device(device if device is not None else "cpu")
+    except (RuntimeError, TypeError) as error:
+        raise ConfigurationError(f"device {device!r} is not a device name; available here: {available}") from error
+    if device.type == "cuda" and device.index is not None and device.index >= torch.cuda.device_count():
+        raise ConfigurationError(f"device {str(device)!r} is not available: this machine has "
+                                 f"{torch.cuda.device_count()} CUDA GPU(s); available here: {available}")
+    try:
+        torch.empty(0, device=device)
+    except (RuntimeError, AssertionError) as error:
+        raise ConfigurationError(f"device {str(device)!r} is not available on this machine; "
+                                 f"available here: {available}") from error
+    return device
 
 
 def _shared_empty(shape: tuple[int, ...], dtype: torch.dtype) -> torch.Tensor:

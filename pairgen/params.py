@@ -50,6 +50,16 @@ class ViewParams:
     def __len__(self) -> int:
         return self.boxes.shape[0]
 
+    def __repr__(self) -> str:
+        """A few lines: the batch size, output size, device and how often each step fired."""
+        n = len(self)
+        counts = ", ".join(f"{name} {int(flags.sum())}/{n}" for name, flags in (
+            ("flip", self.flip), ("grayscale", self.grayscale), ("blur", self.blur_sigma > 0),
+            ("solarize", self.solarize), ("fallback", self.fallback_used)))
+        extras = f"; extras: {', '.join(sorted(k for extra in self.extras for k in extra))}" if self.extras else ""
+        return (f"ViewParams({n} samples, size {self.size[0]}x{self.size[1]}, {self.boxes.device}; "
+                f"{counts}{extras})")
+
     def to(self, device: torch.device | str) -> "ViewParams":
         """The same params on ``device``."""
         return self._map(lambda t: t.to(device))

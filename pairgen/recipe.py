@@ -21,6 +21,7 @@ from pathlib import Path
 import yaml
 
 import pairgen.transforms  # noqa: F401  (registers the invariance ops for recipes)
+from pairgen.errors import RecipeError
 from pairgen.view import ViewSpec
 
 
@@ -43,13 +44,13 @@ class Recipe:
 
     def __post_init__(self):
         if not self.views:
-            raise ValueError(f"recipe {self.name!r} has no views")
+            raise RecipeError(f"recipe {self.name!r} has no views")
         if (self.mean is None) != (self.std is None):
-            raise ValueError(f"recipe {self.name!r}: give both mean and std, or neither")
+            raise RecipeError(f"recipe {self.name!r}: give both mean and std, or neither")
         if self.std is not None and (len(self.std) != 3 or min(self.std) <= 0):
-            raise ValueError(f"recipe {self.name!r}: std must be 3 positive numbers, got {self.std}")
+            raise RecipeError(f"recipe {self.name!r}: std must be 3 positive numbers, got {self.std}")
         if self.mean is not None and len(self.mean) != 3:
-            raise ValueError(f"recipe {self.name!r}: mean must be 3 numbers, got {self.mean}")
+            raise RecipeError(f"recipe {self.name!r}: mean must be 3 numbers, got {self.mean}")
 
     @property
     def expanded_views(self) -> list[ViewSpec]:
@@ -76,17 +77,19 @@ class Recipe:
         known = {"name", "description", "views", "normalize"}
         unknown = set(data) - known
         if unknown:
-            raise ValueError(f"recipe has no key(s) {sorted(unknown)}; known: {sorted(known)}")
+            raise RecipeError(f"recipe has no key(s) {sorted(unknown)}; known: {sorted(known)}")
         if not isinstance(data.get("views"), list):
-            raise ValueError("recipe needs 'views': a list of view settings")
+            raise RecipeError("recipe needs 'views': a list of view settings")
         name = str(data.get("name", "custom"))
         views = []
         for i, view in enumerate(data["views"]):
             try:
                 views.append(ViewSpec.from_dict(view))
             except (TypeError, ValueError) as error:
-                raise ValueError(f"recipe {name!r}, view {i}: {error}") from error
+                raise RecipeError(f"recipe {name!r}, view {i}: {error}") from error
         normalize = data.get("normalize", {"mean": list(Recipe.mean), "std": list(Recipe.std)})
+        if normalize and not (isinstance(normalize, dict) and {"mean", "std"} <= set(normalize)):
+            raise RecipeError(f"recipe {name!r}: normalize must be null or hold 'mean' and 'std', got {normalize!r}")
         mean = tuple(normalize["mean"]) if normalize else None
         std = tuple(normalize["std"]) if normalize else None
         return cls(name=name, views=tuple(views), mean=mean, std=std, description=str(data.get("description", "")))
@@ -112,7 +115,8 @@ def load_recipe(recipe: "str | Path | dict | Recipe") -> Recipe:
     """A recipe by built-in name, YAML path, dict or :class:`Recipe`.
 
     Raises:
-        ValueError: unknown name (listing the available ones) or invalid settings.
+        RecipeError: unknown name (listing the available ones), malformed YAML (with
+            its file, line and column) or invalid settings.
         FileNotFoundError: a path that does not exist.
     """
     if isinstance(recipe, Recipe):
@@ -127,15 +131,25 @@ def load_recipe(recipe: "str | Path | dict | Recipe") -> Recipe:
     else:
         path = Path(recipe)
         if path.suffix not in (".yaml", ".yml"):
-            raise ValueError(f"unknown recipe {str(recipe)!r}; available: {', '.join(sorted(builtin))}")
+            raise RecipeError(f"unknown recipe {str(recipe)!r}; available: {', '.join(sorted(builtin))}")
         if not path.is_file():
             raise FileNotFoundError(f"recipe file not found: {path}")
     with open(path, encoding="utf-8") as handle:
-        data = yaml.safe_load(handle)
+        try:
+            data = yaml.safe_load(handle)
+        except yaml.MarkedYAMLError as error:
+            mark, context = error.problem_mark or error.context_mark, error.context_mark
+            where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark is not None else str(path)
+            detail = error.problem or error.context
+            if error.problem and error.context and context is not None:
+                detail += f" ({error.context} started at line {context.line + 1}, column {context.column + 1})"
+            raise RecipeError(f"{where}: malformed YAML: {detail}") from error
+        except yaml.YAMLError as error:
+            raise RecipeError(f"{path}: malformed YAML: {error}") from error
     if not isinstance(data, dict):
-        raise ValueError(f"recipe file {path} must hold a mapping, got {type(data).__name__}")
+        raise RecipeError(f"recipe file {path} must hold a mapping, got {type(data).__name__}")
     data.setdefault("name", path.stem)
     try:
         return Recipe.from_dict(data)
-    except ValueError as error:
-        raise ValueError(f"{path}: {error}") from error
+    except (TypeError, ValueError) as error:
+        raise RecipeError(f"{path}: {error}") from error

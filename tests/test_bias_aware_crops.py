@@ -270,7 +270,7 @@ def test_contrastive_crop_matches_the_reference_sampler():
     item = {"image": np.zeros((height, width, 3), np.uint8), "saliency": heat}
     batch = repeated(item, n)
     h0, w0, h1, w1 = reference_update_box(heat, 0.1)
-    assert heatmap_boxes(batch, 0.1)[0].tolist() == pytest.approx([w0 * width, h0 * height, w1 * width, h1 * height])
+    assert heatmap_boxes(batch, 0.1)[0][0].tolist() == pytest.approx([w0 * width, h0 * height, w1 * width, h1 * height])
     crop = ContrastiveCrop(scale=(0.1, 0.5), alpha=0.6)
     boxes, fallback = crop.sample(batch, torch.arange(n), [])
     ours = boxes.double().numpy()
@@ -299,3 +299,23 @@ def test_object_crop_stays_inside_the_image(photos):
         boxes, _ = ObjectCrop(dilation=dilation).sample(batch, torch.arange(2000), [])
         assert (boxes[:, :2] >= 0).all() and (boxes[:, 2] <= 333).all() and (boxes[:, 3] <= 301).all()
         assert (boxes[:, 2:] > boxes[:, :2]).all()
+
+
+def test_contrastive_crop_without_a_heatmap_is_the_warm_ups_random_resized_crop():
+    """The reference trains its warm-up epochs with torchvision's RandomResizedCrop at scale
+    0.2-1 (imagenet_pretrain_rcrop) and refreshes the boxes before the first ContrastiveCrop:
+    without a heatmap (none, or a constant one) the crops are placed uniformly, not by Beta
+    over the whole image (which would push them to the borders). KS over 4000 draws."""
+    from torchvision.transforms import RandomResizedCrop
+
+    height, width, n = 150, 200, 4000
+    torch.manual_seed(0)
+    ref = np.array([RandomResizedCrop.get_params(torch.zeros(1, height, width), [0.2, 1.0], [3 / 4, 4 / 3])
+                    for _ in range(n)], float)  # (i, j, h, w)
+    theirs = np.stack([ref[:, 1], ref[:, 0], ref[:, 1] + ref[:, 3], ref[:, 0] + ref[:, 2]], 1)
+    image = np.zeros((height, width, 3), np.uint8)
+    for item in (image, {"image": image, "saliency": np.full((height, width), 0.5, np.float32)}):
+        boxes, fallback = ContrastiveCrop().sample(repeated(item, n), torch.arange(n), [])
+        assert fallback.float().mean() < 0.01  # torchvision's centre crop, as the reference's
+        for column in range(4):
+            assert stats.ks_2samp(boxes[:, column].double().numpy(), theirs[:, column]).pvalue > 1e-3, column

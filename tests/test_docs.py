@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import re
 import sys
 from pathlib import Path
 
@@ -89,3 +90,49 @@ def test_gallery_compression_keeps_the_page_white_and_fits(tmp_path):
     result = np.asarray(Image.open(out).convert("RGB"))
     assert result.shape[0] < 300                                          # noise needed shrinking to fit
     assert (result[0, 0] == 255).all() and (result[-1, -1] == 255).all()  # exact white, not a tinted grey
+
+
+#: A line ``<!-- snippet: skip (reason) -->`` right before a ```python fence keeps the test from
+#: running that block (a GPU, a long run, data the reader brings); the reason shows in the skip.
+SKIP = re.compile(r"<!--\s*snippet:\s*skip\s*\(([^)]*)\)\s*-->\s*$")
+
+
+def snippets(page: Path) -> list[tuple[int, str, str | None]]:
+    """The page's Python blocks: (line, code, skip reason or None)."""
+    lines = page.read_text().splitlines()
+    found, index = [], 0
+    while index < len(lines):
+        if lines[index].strip() == "```python":
+            start = index + 1
+            end = next(i for i in range(start, len(lines)) if lines[i].strip() == "```")
+            previous = next((lines[i] for i in range(index - 1, -1, -1) if lines[i].strip()), "")
+            reason = SKIP.search(previous)
+            found.append((start + 1, "\n".join(lines[start:end]) + "\n", reason.group(1) if reason else None))
+            index = end
+        index += 1
+    return found
+
+
+PAGES = sorted(p for p in DOCS.rglob("*.md") if snippets(p))
+
+
+def test_every_page_with_code_is_tested():
+    assert {"index.md", "quickstart.md", "migrating.md"} <= {p.name for p in PAGES}
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: str(p.relative_to(DOCS)))
+def test_snippets_run_as_written(page, tmp_path, monkeypatch):
+    # Blocks of one page run in order in one namespace, in an empty folder, as a reader pastes them.
+    monkeypatch.chdir(tmp_path)
+    torch = pytest.importorskip("torch")
+    torch.manual_seed(0)
+    namespace: dict = {"__name__": "__main__"}
+    ran, skipped = 0, []
+    for line, code, reason in snippets(page):
+        if reason is not None:
+            skipped.append(f"line {line}: {reason}")
+            continue
+        exec(compile(code, f"{page.name}:{line}", "exec"), namespace)
+        ran += 1
+    if ran == 0:
+        pytest.skip("; ".join(skipped))

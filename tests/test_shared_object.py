@@ -114,7 +114,7 @@ def pair_measures(recipe, items, masks, reps=40):
         pairs.append(torch.stack([params[0].boxes, params[1].boxes], 1))
     pairs = torch.stack(pairs, 1).double().numpy()
     share = np.mean([pair_statistics(m, m.shape[1], m.shape[0], p)[0] for m, p in zip(masks, pairs)])
-    iou = np.mean([box_iou(p[:, 0], p[:, 1]).mean() for p in pairs])
+    iou = np.mean([float(box_iou(torch.from_numpy(p[:, 0]), torch.from_numpy(p[:, 1])).mean()) for p in pairs])
     border = np.mean([((p[..., 0] <= 0.5) | (p[..., 1] <= 0.5) | (p[..., 2] >= m.shape[1] - 0.5) | (p[..., 3] >= m.shape[0] - 0.5)).mean()
                       for m, p in zip(masks, pairs)])
     return 1 - share, iou, border

@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 
+from pairgen.errors import ConfigurationError, InputError
 from pairgen.invariance.backbones import load_backbone
 from pairgen.invariance.data import load_measure_data
 from pairgen.invariance.measure import SYNTHETIC, TRANSFORMS, measure_invariance
@@ -59,10 +60,10 @@ def read_groups(path: str) -> dict[str, str]:
                 if not row or row[0].startswith("#") or row == ["file", "group"]:
                     continue
                 if len(row) != 2:
-                    raise SystemExit(f"pairgen invariance: {path} line {number}: expected 'file,group', got {row}")
+                    raise InputError(f"{path} line {number}: expected 'file,group', got {row}")
                 groups[Path(row[0].strip()).name] = row[1].strip()
     except OSError as error:
-        raise SystemExit(f"pairgen invariance: cannot read --groups {path}: {error}") from error
+        raise InputError(f"cannot read --groups {path}: {error}") from error
     return groups
 
 
@@ -85,15 +86,15 @@ def run(args) -> int:
                              ("--every", args.every, 1), ("--max-frames", args.max_frames, 1),
                              ("--batch-size", args.batch_size, 1)):
         if value < low:
-            raise SystemExit(f"pairgen invariance: {name} must be >= {low}, got {value}")
+            raise ConfigurationError(f"{name} must be >= {low}, got {value}")
     if not 0 <= args.percentile < 100:
-        raise SystemExit(f"pairgen invariance: --percentile must be in [0, 100), got {args.percentile}")
+        raise ConfigurationError(f"--percentile must be in [0, 100), got {args.percentile}")
     groups = read_groups(args.groups) if args.groups else None
     try:
         backbone = load_backbone(args.model)
         data = load_measure_data(args.data, args.size, args.every, args.max_frames, args.masks, groups)
     except (ValueError, FileNotFoundError, ImportError) as error:
-        raise SystemExit(f"pairgen invariance: {error}") from error
+        raise InputError(str(error)) from error
     print(f"{backbone.description}; layer {args.layer or backbone.layer!r}; {len(data.photos)} photos, "
           f"{len(data.frames)} frames")
     rows = []
@@ -103,7 +104,7 @@ def run(args) -> int:
             score, pooled, info = measure_invariance(backbone, data, transform, args.layer, args.set_size, args.size,
                                               args.seed, args.percentile, args.top_k, args.batch_size, args.pool)
         except ValueError as error:
-            raise SystemExit(f"pairgen invariance: {transform}: {error}") from error
+            raise InputError(f"{transform}: {error}") from error
         rows.append({**info, **score.to_dict(), "pooled": pooled.to_dict(), "seconds": round(time.perf_counter() - started, 1)})
     print(format_table(rows))
     report = {"model": args.model, "description": backbone.description, "layer": args.layer or backbone.layer,

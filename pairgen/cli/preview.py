@@ -6,6 +6,7 @@ from pathlib import Path
 
 from PIL import Image, UnidentifiedImageError
 
+from pairgen.errors import ConfigurationError, InputError
 from pairgen.pair_sampler import PairSampler
 from pairgen.preview import draw_pairs, sample_photos
 from pairgen.saliency import load_saliency
@@ -29,7 +30,7 @@ def register(subparsers) -> None:
 
 def run(args) -> int:
     if args.pairs < 1:
-        raise SystemExit("pairgen preview: --pairs must be >= 1")
+        raise ConfigurationError(f"--pairs must be >= 1, got {args.pairs}")
     if args.images:
         items, titles = [], []
         for path in args.images:
@@ -37,7 +38,7 @@ def run(args) -> int:
                 with Image.open(path) as image:
                     item = {"image": image.convert("RGB")}
             except (OSError, UnidentifiedImageError) as error:
-                raise SystemExit(f"pairgen preview: cannot read image {path}: {error}") from error
+                raise InputError(f"cannot read image {path}: {error}") from error
             saliency = load_saliency(path)
             if saliency is not None:
                 item["saliency"] = saliency
@@ -46,10 +47,7 @@ def run(args) -> int:
     else:
         photos = sample_photos()
         items, titles = list(photos.values()), list(photos)
-    try:
-        sampler = PairSampler(args.recipe, size=args.size, seed=args.seed)
-    except ValueError as error:  # e.g. a recipe that pairs two images (instance, temporal)
-        raise SystemExit(f"pairgen preview: {error}") from error
+    sampler = PairSampler(args.recipe, size=args.size, seed=args.seed)  # its errors: one line, exit 2 (cli.main)
     out = draw_pairs(items, sampler, args.out, pairs=args.pairs, titles=titles)
     print(f"wrote {out} ({len(items)} photos, recipe {sampler.recipe.name!r}, {args.pairs} pairs each)")
     return 0

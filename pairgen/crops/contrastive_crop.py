@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import torch
 
 from pairgen.crops.base import CropSampler, check_range, register_crop
-from pairgen.crops.proposals import propose
+from pairgen.crops.proposals import propose, uniform_place
 from pairgen.crops.regions import image_extents
 
 
@@ -50,15 +50,17 @@ def beta_place(sizes: torch.Tensor, box: torch.Tensor, alpha: float):
     return place
 
 
-def heatmap_boxes(batch, threshold: float) -> torch.Tensor:
+def heatmap_boxes(batch, threshold: float) -> tuple[torch.Tensor, torch.Tensor]:
     """``(B, 4)`` ContrastiveCrop boxes, xyxy source pixels: the rows and columns where the
     heatmap, min-max normalised over the image, exceeds ``threshold`` (``update_box`` in the
     reference); the far edges are the last such row and column, as there. Images without a
-    map (or with a constant one) get the whole image, the reference's initial box."""
+    map (or with a constant one) get the whole image, the reference's initial box, and
+    ``False`` in the ``(B,)`` bool flags returned second (``True``: the box is a heatmap's)."""
     sizes = batch.sizes.to(batch.images.device).double()
     whole = torch.stack([torch.zeros_like(sizes[:, 0]), torch.zeros_like(sizes[:, 0]), sizes[:, 1], sizes[:, 0]], 1)
+    has_box = torch.zeros(len(batch), dtype=torch.bool, device=sizes.device)
     if batch.saliency is None or len(batch) == 0:
-        return whole
+        return whole, has_box
     extent = image_extents(batch)
     box = whole.clone()
     for h, w in extent.unique(dim=0).tolist():  # each image's own region of the canvas
@@ -72,7 +74,8 @@ def heatmap_boxes(batch, threshold: float) -> torch.Tensor:
         first_col, last_col = col_on.double().argmax(1), w - 1 - col_on.flip(1).double().argmax(1)
         fraction = torch.stack([first_col / w, first_row / h, last_col / w, last_row / h], 1).double()
         box[rows] = torch.where(found[:, None], fraction * whole[rows][:, [2, 3, 2, 3]], whole[rows])
-    return box
+        has_box[rows] = found
+    return box, has_box
 
 
 @dataclass(frozen=True)
@@ -102,9 +105,20 @@ class BetaCrop(CropSampler):
     def region_boxes(self, batch) -> torch.Tensor:
         """``(B, 4)`` boxes the crops are placed in, xyxy source pixels."""
 
+    def placement(self, batch) -> tuple[torch.Tensor, torch.Tensor]:
+        """:meth:`region_boxes` and ``(B,)`` bool: placed by Beta in the box (``False``:
+        uniformly in the image, as a random resized crop)."""
+        boxes = self.region_boxes(batch)
+        return boxes, torch.ones(len(boxes), dtype=torch.bool, device=boxes.device)
+
     def sample(self, batch, seeds, previous):
         sizes = batch.sizes.to(seeds.device).double()
-        place = beta_place(sizes, self.region_boxes(batch).to(sizes), self.alpha)
+        boxes, in_box = (v.to(sizes.device) for v in self.placement(batch))
+        beta, plain = beta_place(sizes, boxes.to(sizes), self.alpha), uniform_place(sizes)
+
+        def place(w, h, u):
+            return torch.where(in_box[:, None, None], beta(w, h, u), plain(w, h, u))
+
         boxes, fallback = propose(sizes, seeds, self.scale, self.ratio, 10, place)
         return boxes.float(), fallback
 
@@ -119,9 +133,11 @@ class ContrastiveCrop(BetaCrop):
     last-stage activations refreshed during training, see
     :class:`pairgen.crops.box_refresh.HeatmapRefresh`, or any saliency map), min-max
     normalised, exceeds ``threshold`` (:func:`heatmap_boxes`). Images without a heatmap
-    use the whole image, which is the paper's warm-up with plain random resized
-    crops. ``alpha < 1`` pushes centres towards the box's edges, so views vary while
-    staying on the object.
+    (or with a constant one) get plain random resized crops at the same ``scale`` and
+    ``ratio``, placed uniformly: the paper's warm-up, whose transform is torchvision's
+    ``RandomResizedCrop`` (its configs refresh the boxes before the first Beta-placed
+    crop; Beta over the whole image would push crops to its borders). ``alpha < 1``
+    pushes centres towards the box's edges, so views vary while staying on the object.
 
     Args:
         threshold: normalised heatmap threshold (``box_thresh``, 0.1 in the paper).
@@ -136,6 +152,9 @@ class ContrastiveCrop(BetaCrop):
             raise ValueError(f"threshold must be in [0, 1], got {self.threshold}")
 
     def region_boxes(self, batch) -> torch.Tensor:
+        return heatmap_boxes(batch, self.threshold)[0]
+
+    def placement(self, batch) -> tuple[torch.Tensor, torch.Tensor]:
         return heatmap_boxes(batch, self.threshold)
 
 

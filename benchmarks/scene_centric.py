@@ -1,0 +1,518 @@
+"""Scene-centric evidence: does the crop sampler alone change what a contrastive encoder learns?
+
+An experiment that varies one thing, the crop sampler. Every arm trains a fresh SmallResNet
+with SimCLR (Chen et al., ICML 2020) on the scenes of :mod:`pairgen.scenes` (a labelled
+Fashion-MNIST object among distractors on real photos; the control: the same object, centred
+and large) with the photometric pipeline of the ``simclr`` recipe; only the recipe's
+``crop`` entry differs between arms:
+
+* ``simclr``: random resized crops (0.08-1);
+* ``cast_mask`` / ``cast_builtin``: CAST's saliency-constrained crops (Selvaraju et al.,
+  CVPR 2021) with the true object masks / pairgen's built-in saliency;
+* ``shared_object_mask`` / ``shared_object_builtin``: pairgen's ``shared_object`` crops
+  (skipped with a message while that recipe does not exist);
+* ``objaware_box``: object-aware crops in the true box (Mishra et al., 2021);
+* ``ccrop``: ContrastiveCrop (Peng et al., CVPR 2022) with its heatmap refresh
+  (:class:`pairgen.crops.box_refresh.HeatmapRefresh`);
+* ``simclr_dcl``: simclr's crops with the debiased loss (Chuang et al., NeurIPS 2020);
+* ``stock_*``: the built-in recipes as they are (their own photometrics; secondary rows).
+
+Each encoder is judged by a linear probe (and a kNN classifier) on the object labels: fitted
+on the training scenes, scored on held-apart test scenes (other photos, Fashion-MNIST's test
+split). Calibration rows: the untrained encoder (``random_init``) and the encoder trained
+with labels for the same budget (``supervised``). ``pairgen diagnose`` runs on both sets.
+
+Usage, from the repository root::
+
+    python benchmarks/scene_centric.py                  # CPU: main arms, 3 seeds (~35 min, 2 idle cores)
+    python benchmarks/scene_centric.py --seeds 1        # the reduced run
+    python benchmarks/scene_centric.py --smoke          # seconds, for the tests
+    bash benchmarks/scene_gpu.sh                        # GPU: all arms, 5 seeds, 10x steps
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import math
+import multiprocessing
+import os
+import platform
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.utils.data import DataLoader, Dataset
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "examples"))
+from common import SmallResNet, embed, linear_probe, projection_head
+
+from pairgen import PairSampler, load_recipe, losses
+from pairgen.collate import collate_items
+from pairgen.crops.box_refresh import HeatmapRefresh
+from pairgen.datasets import FASHION_MNIST
+from pairgen.recipe import available_recipes
+from pairgen.saliency import builtin_saliency
+from pairgen.scenes import (
+    OPENCV_PHOTOS,
+    Scenes,
+    SceneSettings,
+    make_scenes,
+    render_scenes,
+    write_scene_folder,
+)
+
+SETS = ("cluttered", "control")
+
+#: Each arm: (crop source, saliency source, loss). Crop source: "simclr" keeps simclr's crop,
+#: else the named recipe's crop replaces it; "stock:NAME" is the recipe NAME as it is.
+ARMS = {
+    "simclr": ("simclr", None, "info_nce"),
+    "simclr_dcl": ("simclr", None, "debiased_info_nce"),
+    "cast_mask": ("cast", "mask", "info_nce"),
+    "cast_builtin": ("cast", "builtin", "info_nce"),
+    "shared_object_mask": ("shared_object", "mask", "info_nce"),
+    "shared_object_builtin": ("shared_object", "builtin", "info_nce"),
+    "objaware_box": ("objaware", "box", "info_nce"),
+    "ccrop": ("ccrop", "heatmap", "info_nce"),
+    "stock_cast": ("stock:cast", "mask", "info_nce"),
+    "stock_objaware": ("stock:objaware", "box", "info_nce"),
+    "stock_ccrop": ("stock:ccrop", "heatmap", "info_nce"),
+}
+MAIN_ARMS = ("simclr", "simclr_dcl", "cast_mask", "shared_object_mask", "objaware_box", "ccrop")
+
+CONFIGS = {
+    # 2 idle CPU cores, about 35-40 minutes (estimated; the reduced run used 200 steps).
+    "cpu": dict(arms=MAIN_ARMS, seeds=3, train=6000, test=2000, steps=300, batch=256, workers=0, threads=1, jobs=2, preload=False, device="cpu"),
+    # One H200: all arms, 5 seeds, 10x the images (4x the batch, 2.5x the steps), 8 processes sharing the card.
+    "gpu": dict(arms=tuple(ARMS), seeds=5, train=6000, test=2000, steps=750, batch=1024, workers=0, threads=1, jobs=8, preload=True, device="cuda"),
+    # Seconds, for the tests.
+    "smoke": dict(arms=tuple(ARMS), seeds=1, train=128, test=64, steps=9, batch=32, workers=0, threads=1, jobs=1, preload=False, device="cpu"),
+}
+VIEW_SIZE, WIDTH, LR, TEMPERATURE, TAU_PLUS = 32, 16, 3e-3, 0.2, 0.1
+
+
+def arm_recipe(arm: str, size: int = VIEW_SIZE) -> dict | None:
+    """The arm's recipe dict: simclr's, without blur (a 32-px view has no detail to blur),
+    at ``size``, with only ``crop`` replaced; ``None`` when the crop's recipe does not exist."""
+    source = ARMS[arm][0]
+    name = source.split(":", 1)[1] if source.startswith("stock:") else "simclr"
+    if source.removeprefix("stock:") not in available_recipes():
+        return None
+    recipe = load_recipe(name).to_dict()
+    if not source.startswith("stock:") and source != "simclr":
+        crops = [view["crop"] for view in load_recipe(source).to_dict()["views"]]
+        base = recipe["views"][0]
+        recipe["views"] = [{**copy.deepcopy(base), "crop": crop, "count": 1} for crop in crops]
+        if len(crops) == 1:
+            recipe["views"] = [{**recipe["views"][0], "count": 2}]
+    recipe["name"] = arm
+    for view in recipe["views"]:
+        view["size"] = size
+        view.pop("blur", None)
+    return recipe
+
+
+class SceneItems(Dataset):
+    """Scenes as pairgen items, with the saliency an arm needs (true mask, built-in map or none)
+    and the true boxes for ``box`` arms."""
+
+    def __init__(self, scenes: Scenes, saliency: np.ndarray | None = None, boxes: bool = False):
+        self.scenes, self.saliency, self.boxes = scenes, saliency, boxes
+
+    def __len__(self) -> int:
+        return len(self.scenes)
+
+    def __getitem__(self, index: int) -> dict:
+        item = {"image": self.scenes.images[index], "label": int(self.scenes.labels[index]), "index": index}
+        if self.saliency is not None:
+            item["saliency"] = self.saliency[index]
+        if self.boxes:
+            item["boxes"] = self.scenes.boxes[index][None]
+        return item
+
+
+class PreloadedBatches:
+    """The whole training set collated once on ``device``; each epoch yields shuffled full
+    batches of it (no DataLoader: the GPU configuration, where collating every step would
+    cost more than the step). ``reload()`` collates again (after a heatmap refresh)."""
+
+    def __init__(self, dataset: Dataset, sampler: PairSampler, batch_size: int, seed: int, device: torch.device):
+        self.dataset, self.sampler, self.batch_size, self.device = dataset, sampler, batch_size, device
+        self.generator = torch.Generator().manual_seed(seed)
+        self.reload()
+
+    def reload(self) -> None:
+        items = [self.dataset[i] for i in range(len(self.dataset))]
+        self.batch = collate_items(items, self.sampler.max_side).to(self.device)
+
+    def __iter__(self):
+        order = torch.randperm(len(self.dataset), generator=self.generator)
+        for start in range(0, len(order) - self.batch_size + 1, self.batch_size):
+            yield self.batch.rows(order[start : start + self.batch_size].to(self.device))
+
+
+def arm_items(saliency: str | None, data: dict) -> SceneItems:
+    """The training items for an arm's saliency source. ``box`` arms also carry the true masks as
+    saliency: the object crop uses the boxes, and a map spares the sampler computing the built-in one."""
+    maps = {"mask": data["masks"], "box": data["masks"], "builtin": data["builtin"]}.get(saliency)
+    return SceneItems(data["scenes"], maps, boxes=saliency == "box")
+
+
+def builtin_maps(images: np.ndarray, batch_size: int = 500) -> np.ndarray:
+    """pairgen's built-in saliency of every scene (uint8), computed once."""
+    maps = [builtin_saliency(torch.from_numpy(images[i : i + batch_size]).permute(0, 3, 1, 2))[:, 0]
+            for i in range(0, len(images), batch_size)]
+    return (torch.cat(maps).clamp(0, 1) * 255).round().to(torch.uint8).numpy()
+
+
+def model_input(images: np.ndarray, size: int, mean, std) -> torch.Tensor:
+    """Whole scenes, area-resized to the view size and normalised as the views are."""
+    small = np.stack([cv2.resize(image, (size, size), interpolation=cv2.INTER_AREA) for image in images])
+    x = torch.from_numpy(small).permute(0, 3, 1, 2).float() / 255
+    return (x - torch.tensor(mean).view(1, 3, 1, 1)) / torch.tensor(std).view(1, 3, 1, 1)
+
+
+def knn_accuracy(train_x, train_y, test_x, test_y, k: int = 20) -> float:
+    """Accuracy of a majority vote among the ``k`` nearest training features (cosine)."""
+    train_x, test_x = F.normalize(train_x, dim=1), F.normalize(test_x, dim=1)
+    neighbours = (test_x @ train_x.T).topk(k, dim=1).indices
+    votes = F.one_hot(train_y[neighbours], int(train_y.max()) + 1).sum(1)
+    return float((votes.argmax(1) == test_y).float().mean())
+
+
+def train_encoder(arm: str, data: dict, seed: int, config: dict) -> nn.Module:
+    """A fresh encoder trained ``config["steps"]`` steps with the arm's pairs and loss
+    (``supervised``: cross-entropy on simclr's first view)."""
+    torch.manual_seed(seed)
+    device = torch.device(config["device"])
+    model = SmallResNet(WIDTH, stem_stride=2).to(device)
+    head = (nn.Linear(model.dim, 10) if arm == "supervised" else projection_head(model.dim)).to(device)
+    _, saliency, loss_name = ARMS.get(arm, ("simclr", None, "info_nce"))
+    recipe = arm_recipe("simclr" if arm == "supervised" else arm)
+    dataset = arm_items(saliency, data)
+    refresh = None
+    if saliency == "heatmap":
+        refresh = HeatmapRefresh(dataset, layer="layer3", every=config["refresh_every"], warmup=config["refresh_warmup"],
+                                 size=VIEW_SIZE, batch_size=500, stored=16)
+        dataset = refresh.dataset
+    sampler = PairSampler(recipe, seed=seed, device=device)
+    if config["preload"]:
+        loader = PreloadedBatches(dataset, sampler, config["batch"], seed, device)
+    else:
+        loader = DataLoader(dataset, batch_size=config["batch"], shuffle=True, drop_last=True, num_workers=config["workers"],
+                            collate_fn=sampler.collate, generator=torch.Generator().manual_seed(seed))
+    parameters = [*model.parameters(), *head.parameters()]
+    optimizer = torch.optim.AdamW(parameters, lr=LR, weight_decay=1e-4)
+    steps, warmup = config["steps"], max(1, config["steps"] // 10)
+    schedule = torch.optim.lr_scheduler.LambdaLR(  # linear warm-up, cosine decay
+        optimizer, lambda s: min(1.0, (s + 1) / warmup) * 0.5 * (1 + math.cos(math.pi * min(s, steps) / steps)))
+    step, epoch = 0, 0
+    while step < config["steps"]:
+        for batch in loader:
+            pairs = sampler(batch)
+            if arm == "supervised":
+                loss = F.cross_entropy(head(model(pairs.view1)), pairs.labels.to(device))
+            else:
+                z1, z2 = head(model(pairs.view1)), head(model(pairs.view2))
+                loss = (losses.debiased_info_nce(z1, z2, tau_plus=TAU_PLUS, temperature=TEMPERATURE)
+                        if loss_name == "debiased_info_nce" else losses.info_nce(z1, z2, temperature=TEMPERATURE))
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            schedule.step()
+            step += 1
+            if step == config["steps"]:
+                break
+        epoch += 1
+        if refresh is not None and step < config["steps"] and refresh.on_epoch_end(epoch, model) and config["preload"]:
+            loader.reload()
+    return model.cpu()
+
+
+def evaluate(model: nn.Module, data: dict) -> tuple[float, float]:
+    """(linear probe, kNN) accuracy of the frozen encoder on the held-apart test scenes."""
+    train_x, test_x = embed(model, data["probe_train"]), embed(model, data["probe_test"])
+    train_y, test_y = torch.from_numpy(data["scenes"].labels), torch.from_numpy(data["test_labels"])
+    return linear_probe(train_x, train_y, test_x, test_y), knn_accuracy(train_x, train_y, test_x, test_y)
+
+
+def scene_data(config: dict, control: bool, fake: bool, builtin: bool) -> dict:
+    """Training scenes, their saliency maps, and the probe's inputs for one set."""
+    settings = SceneSettings()
+    if fake:  # the smoke run without Fashion-MNIST: skimage blobs as objects (test_scenes builds the same)
+        from pairgen.scenes import background_photos
+
+        rng = np.random.default_rng(0)
+        objects = (rng.random((50, 28, 28)) > 0.5).astype(np.uint8) * 200
+        labels = np.arange(50) % 10
+        train_pool, test_pool = (background_photos(split, opencv_root=config["opencv_photos"]) for split in ("train", "test"))
+        scenes = render_scenes(objects, labels, train_pool, config["train"], 0, control, settings)
+        test = render_scenes(objects, labels, test_pool, config["test"], 0, control, settings, stream=1)
+    else:
+        limit = 2000 if config["train"] < 1000 else None  # the smoke run reads fewer objects
+        roots = dict(fashion_root=config["fashion_mnist"], opencv_root=config["opencv_photos"], limit=limit)
+        scenes = make_scenes("train", config["train"], seed=0, control=control, settings=settings, **roots)
+        test = make_scenes("test", config["test"], seed=0, control=control, settings=settings, **roots)
+    mean, std = load_recipe("simclr").mean, load_recipe("simclr").std
+    return {
+        "scenes": scenes, "test_labels": test.labels,
+        "masks": scenes.masks.astype(np.uint8) * 255, "builtin": builtin_maps(scenes.images) if builtin else None,
+        "probe_train": model_input(scenes.images, VIEW_SIZE, mean, std),
+        "probe_test": model_input(test.images, VIEW_SIZE, mean, std),
+    }
+
+
+def sample_pairs(arm: str, data: dict, count: int, seed: int = 0):
+    """One pair of the arm's views for each of the first ``count`` training scenes (no heatmaps yet for ccrop)."""
+    dataset = arm_items(ARMS[arm][1], data)
+    sampler = PairSampler(arm_recipe(arm), seed=seed)
+    return sampler(sampler.collate([dataset[i] for i in range(count)]))
+
+
+def object_sharing_rate(arm: str, data: dict, count: int = 1000, shown: float = 0.5) -> float:
+    """Share of the arm's pairs whose two views both show at least ``shown`` of the object's pixels."""
+    pairs = sample_pairs(arm, data, min(count, len(data["scenes"])))
+    masks = torch.from_numpy(data["scenes"].masks[: len(pairs)])
+    ys, xs = torch.arange(masks.shape[1]).view(1, -1, 1) + 0.5, torch.arange(masks.shape[2]).view(1, 1, -1) + 0.5
+    both = torch.ones(len(pairs), dtype=torch.bool)
+    for params in pairs.params:
+        box = params.boxes.view(-1, 4, 1, 1)
+        inside = (xs >= box[:, 0]) & (xs < box[:, 2]) & (ys >= box[:, 1]) & (ys < box[:, 3])
+        both &= (inside & masks).sum((1, 2)) >= shown * masks.sum((1, 2))
+    return round(float(both.float().mean()), 4)
+
+
+def diagnose_verdicts(data: dict[str, dict], count: int) -> dict:
+    """``pairgen diagnose`` on ``count`` training scenes of each set (images only, no sidecars)."""
+    from pairgen.diagnostics import diagnose
+
+    out = {}
+    with tempfile.TemporaryDirectory() as folder:
+        for name, d in data.items():
+            scenes = d["scenes"]
+            subset = Scenes(scenes.images[:count], scenes.masks[:count], scenes.boxes[:count], scenes.labels[:count])
+            images = write_scene_folder(Path(folder) / name, subset, sidecars=False)
+            report = diagnose(images, out=Path(folder) / f"{name}_report", workers=0, html=False, cache=False,
+                              batch_size=min(256, count))
+            out[name] = {
+                "verdict": report["centricity"]["verdict"],
+                "object_centric_fraction": report["centricity"].get("object_centric_fraction"),
+                "recommendations": [r["text"] for r in report.get("recommendations", []) if r["topic"] == "recipe"],
+            }
+    return out
+
+
+_STATE: dict = {}
+
+
+def init_job(state: dict) -> None:
+    """A training process's set-up: the scenes and settings, and its torch threads."""
+    _STATE.update(state)
+    torch.set_num_threads(state["config"]["threads"])
+
+
+def run_job(job: tuple[str, str, int]) -> tuple[float, float, float]:
+    """Train (or not, for ``random_init``) and evaluate one (row, set, seed); (probe, kNN, seconds)."""
+    row, name, seed = job
+    data, config, timer = _STATE["data"][name], _STATE["config"], time.perf_counter()
+    if row == "random_init":
+        torch.manual_seed(seed)
+        model = SmallResNet(WIDTH, stem_stride=2)
+    else:
+        model = train_encoder(row, data, seed, config)
+    accuracy, neighbours = evaluate(model, data)
+    print(f"{row:22s} {name:9s} seed {seed}: probe {accuracy:.4f} kNN {neighbours:.4f} "
+          f"({time.perf_counter() - timer:.0f} s, at {time.perf_counter() - _STATE['start']:.0f} s)", flush=True)
+    return round(accuracy, 4), round(neighbours, 4), round(time.perf_counter() - timer, 1)
+
+
+COLOURS = {"view 1": (230, 60, 40), "view 2": (40, 120, 240), "object": (255, 255, 255)}
+
+
+def draw_pairs_figure(data: dict, arms: list[str], out: Path, scenes: int = 3, zoom: int = 2) -> Path:
+    """A PNG: per arm (a row), ``scenes`` cluttered scenes with the object outlined (white) and
+    the pair's two crop boxes (red, blue), each followed by its two views."""
+
+    mean, std = torch.tensor(load_recipe("simclr").mean).view(3, 1, 1), torch.tensor(load_recipe("simclr").std).view(3, 1, 1)
+    side = data["scenes"].images.shape[1] * zoom
+    rows = []
+    for arm in arms:
+        pairs = sample_pairs(arm, data, scenes, seed=1)
+        cells = []
+        for i in range(scenes):
+            scene = cv2.resize(data["scenes"].images[i], (side, side), interpolation=cv2.INTER_NEAREST)
+            mask = cv2.resize(data["scenes"].masks[i].astype(np.uint8), (side, side), interpolation=cv2.INTER_NEAREST)
+            contours, _ = cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
+            cv2.drawContours(scene, contours, -1, COLOURS["object"], 1)
+            for params, colour in zip(pairs.params, (COLOURS["view 1"], COLOURS["view 2"])):
+                x1, y1, x2, y2 = (params.boxes[i] * zoom).round().int().tolist()
+                cv2.rectangle(scene, (x1, y1), (x2 - 1, y2 - 1), colour, 2)
+            views = [((v[i] * std + mean).clamp(0, 1) * 255).round().byte().permute(1, 2, 0).numpy() for v in pairs.views]
+            views = [cv2.resize(v, (side // 2, side // 2), interpolation=cv2.INTER_NEAREST) for v in views]
+            cells += [scene, np.concatenate(views, 0), np.full((side, 6, 3), 255, np.uint8)]
+        row = np.concatenate(cells, 1)
+        label = np.full((22, row.shape[1], 3), 255, np.uint8)
+        cv2.putText(label, arm, (4, 16), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (0, 0, 0), 1, cv2.LINE_AA)
+        rows += [label, row]
+    out.parent.mkdir(parents=True, exist_ok=True)
+    from PIL import Image
+
+    Image.fromarray(np.concatenate(rows, 0)).quantize(96).save(out, optimize=True)  # a small palette PNG
+    return out
+
+
+def plot_results(result: dict, out: Path) -> Path:
+    """A PNG: linear-probe accuracy per arm (mean and std over seeds) on both sets, with the
+    calibration rows (untrained, supervised) drawn as bands."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    arms = list(result["recipes"])
+    figure, axes = plt.subplots(1, 2, figsize=(9, 3.4), sharey=True)
+    for axis, name in zip(axes, SETS):
+        for row, colour in (("random_init", "0.6"), ("supervised", "tab:green")):
+            values = np.array(result["references"].get(row, {}).get(name, []))
+            if len(values):
+                axis.axhspan(values.mean() - values.std(), values.mean() + values.std(), color=colour, alpha=0.3, lw=0)
+                axis.axhline(values.mean(), color=colour, lw=1.5, label=row)
+        means = [np.mean(result["recipes"][arm][name]) if result["recipes"][arm][name] else np.nan for arm in arms]
+        stds = [np.std(result["recipes"][arm][name]) if result["recipes"][arm][name] else 0 for arm in arms]
+        axis.bar(range(len(arms)), means, yerr=stds, capsize=3, color="tab:blue", alpha=0.8)
+        axis.set_xticks(range(len(arms)), arms, rotation=35, ha="right", fontsize=8)
+        axis.set_title(name)
+        axis.grid(axis="y", alpha=0.3)
+    axes[0].set_ylabel("linear probe accuracy")
+    axes[0].legend(fontsize=8, loc="upper left")
+    figure.tight_layout()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(out, dpi=90)
+    plt.close(figure)
+    return out
+
+
+def markdown_table(result: dict) -> str:
+    """The result as a Markdown table: probe and kNN accuracy (mean +- std over seeds) per set,
+    and each arm's object-sharing rate on the cluttered set."""
+    settings = result["settings"]
+    fmt = lambda v: f"{np.mean(v):.3f} +- {np.std(v):.3f}" if v else "-"
+    lines = ["| row | cluttered probe | control probe | cluttered kNN | control kNN | pairs sharing the object (cluttered) |",
+             "|---|---|---|---|---|---|"]
+    rows = {**{f"*{k}*": v for k, v in result["references"].items()}, **result["recipes"]}
+    for row, values in rows.items():
+        name = row.strip("*")
+        knn = settings.get("knn", {}).get(name, {})
+        sharing = settings.get("object_sharing_rate", {}).get(name, {}).get("cluttered")
+        lines.append(f"| {row} | {fmt(values.get('cluttered'))} | {fmt(values.get('control'))} | "
+                     f"{fmt(knn.get('cluttered'))} | {fmt(knn.get('control'))} | "
+                     f"{'-' if sharing is None else f'{sharing:.0%}'} |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--config", choices=("cpu", "gpu"), default="cpu")
+    parser.add_argument("--smoke", action="store_true", help="a few steps on a few scenes (the tests)")
+    parser.add_argument("--arms", nargs="+", choices=tuple(ARMS), help="default: the configuration's")
+    parser.add_argument("--seeds", type=int, help="number of seeds (0, 1, ...); default: the configuration's")
+    parser.add_argument("--steps", type=int, help="training steps per arm; default: the configuration's")
+    parser.add_argument("--jobs", type=int, help="training processes in parallel (one thread each on the CPU)")
+    parser.add_argument("--preload", action="store_true", help="collate the training set once (the GPU path) instead of a DataLoader")
+    parser.add_argument("--sets", nargs="+", choices=SETS, default=list(SETS))
+    parser.add_argument("--no-references", action="store_true", help="skip the random_init and supervised rows")
+    parser.add_argument("--no-diagnose", action="store_true")
+    parser.add_argument("--fake-objects", action="store_true", help="random blobs instead of Fashion-MNIST (smoke tests)")
+    parser.add_argument("--fashion-mnist", type=Path, default=FASHION_MNIST, help="folder of the Fashion-MNIST idx files")
+    parser.add_argument("--opencv-photos", type=Path, default=OPENCV_PHOTOS, help="folder of the opencv-doc photos")
+    parser.add_argument("--out", type=Path, help="default: benchmarks/results/scene_centric[_gpu].json")
+    parser.add_argument("--figures", type=Path, metavar="RESULT_JSON",
+                        help="only draw docs/images/scene_centric_{accuracy,pairs}.png from a result file, then exit")
+    args = parser.parse_args(argv)
+    roots = dict(fashion_mnist=str(args.fashion_mnist), opencv_photos=str(args.opencv_photos))
+    if args.figures:
+        images = Path(__file__).resolve().parents[1] / "docs" / "images"
+        result = json.loads(args.figures.read_text())
+        print(markdown_table(result))
+        print(plot_results(result, images / "scene_centric_accuracy.png"))
+        data = scene_data(dict(CONFIGS["smoke"], train=64, **roots), False, args.fake_objects, builtin=True)
+        arms = [arm for arm in ARMS if not arm.startswith("stock") and arm_recipe(arm) is not None]
+        print(draw_pairs_figure(data, arms, images / "scene_centric_pairs.png"))
+        return 0
+    config = dict(CONFIGS["smoke" if args.smoke else args.config])
+    for key in ("arms", "seeds", "steps", "jobs"):
+        if getattr(args, key) is not None:
+            config[key] = tuple(getattr(args, key)) if key == "arms" else getattr(args, key)
+    config["preload"] = config["preload"] or args.preload
+    config.update(roots)
+    epochs = max(1, config["steps"] * config["batch"] // config["train"])
+    config["refresh_warmup"], config["refresh_every"] = max(1, epochs * 2 // 5), max(1, epochs // 5)
+    if config["device"] == "cuda" and not torch.cuda.is_available():
+        print("scene_centric: the gpu configuration needs CUDA", file=sys.stderr)
+        return 2
+    torch.set_num_threads(config["threads"])
+    results = Path(tempfile.gettempdir()) if args.smoke else Path(__file__).resolve().parent / "results"
+    out = args.out or results / f"scene_centric{'_smoke' if args.smoke else '_gpu' if args.config == 'gpu' else ''}.json"
+    arms = [arm for arm in config["arms"] if arm_recipe(arm) is not None]
+    for arm in set(config["arms"]) - set(arms):
+        print(f"scene_centric: skipping {arm}: recipe {ARMS[arm][0].removeprefix('stock:')!r} does not exist yet")
+
+    start = time.perf_counter()
+    try:
+        builtin = any(ARMS[arm][1] == "builtin" for arm in arms)
+        data = {name: scene_data(config, name == "control", args.fake_objects, builtin) for name in args.sets}
+    except FileNotFoundError as error:
+        print(f"scene_centric: {error}", file=sys.stderr)
+        return 2
+    print(f"scenes ready ({time.perf_counter() - start:.0f} s)", flush=True)
+    rows = [*(["random_init", "supervised"] if not args.no_references else []), *arms]
+    jobs = [(row, name, seed) for row in rows for name in args.sets for seed in range(config["seeds"])]
+    state = dict(data=data, config=config, start=start)
+    if config["jobs"] > 1:
+        # CUDA cannot be used in forked children: spawn them there (they receive the scenes pickled).
+        context = multiprocessing.get_context("spawn" if config["device"] == "cuda" else "fork")
+        with context.Pool(config["jobs"], initializer=init_job, initargs=(state,)) as pool:
+            done = pool.map(run_job, jobs, chunksize=1)
+    else:
+        init_job(state)
+        done = [run_job(job) for job in jobs]
+    probe = {row: {name: [] for name in args.sets} for row in rows}
+    knn, seconds = copy.deepcopy(probe), copy.deepcopy(probe)
+    for (row, name, _), (accuracy, neighbours, wall) in zip(jobs, done):
+        probe[row][name].append(accuracy)
+        knn[row][name].append(neighbours)
+        seconds[row][name].append(wall)
+    sharing = {arm: {name: object_sharing_rate(arm, d) for name, d in data.items()} for arm in arms}
+    verdicts = {} if args.no_diagnose else diagnose_verdicts(data, min(400, config["train"]))
+    result = {
+        "recipes": {arm: probe[arm] for arm in arms},
+        "references": {row: probe[row] for row in ("random_init", "supervised") if row in probe},
+        "diagnose": {name: v["verdict"] for name, v in verdicts.items()},
+        "settings": {
+            **{k: v for k, v in config.items() if k != "arms"}, "arms": arms, "smoke": args.smoke,
+            "view_size": VIEW_SIZE, "width": WIDTH, "lr": LR, "temperature": TEMPERATURE, "tau_plus": TAU_PLUS,
+            "scenes": {k: list(v) if isinstance(v, tuple) else v for k, v in vars(SceneSettings()).items()},
+            "knn": knn, "object_sharing_rate": sharing, "diagnose_details": verdicts, "seconds_per_job": seconds,
+            "total_seconds": round(time.perf_counter() - start, 1), "torch_threads": torch.get_num_threads(),
+            "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs visible",
+            "load_average_at_end": [round(x, 2) for x in os.getloadavg()],
+            "fake_objects": args.fake_objects,
+        },
+    }
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=1) + "\n")
+    print(markdown_table(result))
+    print(f"wrote {out} ({time.perf_counter() - start:.0f} s)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

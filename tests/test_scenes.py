@@ -1,0 +1,186 @@
+"""The scene generator (pairgen.scenes): determinism, masks, boxes, control, folders, the CLI."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+import cv2
+import numpy as np
+import pytest
+
+from pairgen import datasets
+from pairgen.cli import main as cli_main
+from pairgen.datasets import FASHION_MNIST, ImageFolder
+from pairgen.scenes import (
+    SceneFolder,
+    SceneSettings,
+    background_photos,
+    load_boxes,
+    make_scenes,
+    render_scene,
+    render_scenes,
+    write_scene_folder,
+)
+
+HAVE_FASHION = (FASHION_MNIST / "t10k-images-idx3-ubyte.gz").is_file()
+
+
+def fake_objects(count: int = 30) -> tuple[np.ndarray, np.ndarray]:
+    """Grey 28 x 28 objects on black, like Fashion-MNIST's: filled discs and squares with texture."""
+    rng = np.random.default_rng(1)
+    objects = np.zeros((count, 28, 28), np.uint8)
+    for i in range(count):
+        shape = np.zeros((28, 28), np.uint8)
+        if i % 2:
+            cv2.circle(shape, (14, 14), int(rng.integers(6, 13)), 1, -1)
+        else:
+            shape[4:24, int(rng.integers(3, 9)) : int(rng.integers(19, 25))] = 1
+        objects[i] = shape * rng.integers(60, 256, (28, 28)).astype(np.uint8)
+    return objects, np.arange(count) % 10
+
+
+@pytest.fixture(scope="module")
+def pools():
+    return background_photos("train", max_side=128), background_photos("test", max_side=128)
+
+
+def test_background_pools_are_real_photos_and_disjoint(pools):
+    train, test = pools
+    assert len(train) >= 10 and len(test) >= 3
+    digest = lambda image: hashlib.sha1(image.tobytes()).hexdigest()
+    assert not {digest(p) for p in train} & {digest(p) for p in test}
+    for photo in train + test:
+        assert photo.dtype == np.uint8 and photo.ndim == 3 and photo.shape[2] == 3 and max(photo.shape[:2]) <= 128
+        assert photo.std() > 5  # a photo, not a flat image
+    with pytest.raises(ValueError, match="split"):
+        background_photos("val")
+
+
+def test_same_seed_same_scenes_other_seed_other_scenes(pools):
+    objects, labels = fake_objects()
+    a = render_scenes(objects, labels, pools[0], 12, seed=3)
+    b = render_scenes(objects, labels, pools[0], 12, seed=3)
+    c = render_scenes(objects, labels, pools[0], 12, seed=4)
+    for field in ("images", "masks", "boxes", "labels"):
+        assert np.array_equal(getattr(a, field), getattr(b, field))
+    assert (a.images != c.images).any(axis=(1, 2, 3)).all()
+    assert a.labels.tolist() == [i % 10 for i in range(12)]
+    # a scene depends only on its seed and index, not on how many scenes are made
+    assert np.array_equal(render_scenes(objects, labels, pools[0], 5, seed=3).images, a.images[:5])
+
+
+def test_mask_is_exactly_where_the_object_is_drawn(pools):
+    objects, labels = fake_objects()
+    empty = np.zeros_like(objects)
+    for control in (False, True):
+        with_object = render_scenes(objects, labels, pools[0], 10, seed=0, control=control)
+        without = render_scenes(empty, labels, pools[0], 10, seed=0, control=control)
+        assert not without.masks.any()
+        changed = (with_object.images != without.images).any(-1)
+        # every changed pixel is an object pixel, and (up to colour coincidences) every object pixel changed
+        assert not (changed & ~with_object.masks).any()
+        assert (changed & with_object.masks).sum() >= 0.98 * with_object.masks.sum()
+
+
+def test_control_mask_is_the_resized_object_centred(pools):
+    objects, _ = fake_objects()
+    settings = SceneSettings()
+    _, mask, _ = render_scene(objects[0], pools[0], (0, 0, 0), control=True, settings=settings)
+    side = round(settings.control_fraction * settings.size)
+    start = (settings.size - side) // 2
+    expected = np.zeros_like(mask)
+    grey = cv2.resize(objects[0], (side, side), interpolation=cv2.INTER_LINEAR)
+    flipped = cv2.resize(objects[0][:, ::-1].copy(), (side, side), interpolation=cv2.INTER_LINEAR)
+    expected_plain, expected_flip = expected.copy(), expected.copy()
+    expected_plain[start : start + side, start : start + side] = grey > settings.threshold
+    expected_flip[start : start + side, start : start + side] = flipped > settings.threshold
+    assert np.array_equal(mask, expected_plain) or np.array_equal(mask, expected_flip)
+
+
+def test_boxes_are_the_tight_boxes_of_the_masks(pools):
+    objects, labels = fake_objects()
+    for control in (False, True):
+        scenes = render_scenes(objects, labels, pools[0], 20, seed=1, control=control)
+        for mask, box in zip(scenes.masks, scenes.boxes):
+            ys, xs = np.nonzero(mask)
+            assert box.tolist() == [xs.min(), ys.min(), xs.max() + 1, ys.max() + 1]
+
+
+def test_control_is_centred_large_and_without_distractors(pools):
+    objects, labels = fake_objects()
+    settings = SceneSettings()
+    cluttered = render_scenes(objects, labels, pools[0], 40, seed=2)
+    control = render_scenes(objects, labels, pools[0], 40, seed=2, control=True)
+    assert np.array_equal(cluttered.labels, control.labels)
+    side = settings.size
+    centre = (control.boxes[:, :2] + control.boxes[:, 2:]) / 2
+    assert np.abs(centre - side / 2).max() <= 0.2 * side
+    # the same object, drawn control_fraction / object_fraction times larger (less rounding)
+    big, small = ((s.boxes[:, 2:] - s.boxes[:, :2]).max(1) for s in (control, cluttered))
+    ratio = settings.control_fraction / settings.object_fraction[1]
+    assert (big >= ratio * small - 3).all() and (big >= 1.2 * small).all()
+    assert control.masks.mean() > 2 * cluttered.masks.mean()
+    # distractors: with none, the cluttered scenes change outside the object; the control has none anyway
+    plain = SceneSettings(distractors=0)
+    no_distractors = render_scenes(objects, labels, pools[0], 40, seed=2, settings=plain)
+    outside = (cluttered.images != no_distractors.images).any(-1) & ~cluttered.masks
+    assert outside.any(axis=(1, 2)).mean() > 0.9
+    same_control = render_scenes(objects, labels, pools[0], 40, seed=2, control=True, settings=plain)
+    assert np.array_equal(same_control.images, control.images)
+
+
+def test_settings_and_inputs_are_checked(pools):
+    objects, labels = fake_objects()
+    with pytest.raises(ValueError, match="object_fraction"):
+        SceneSettings(object_fraction=(0.6, 0.4))
+    with pytest.raises(ValueError, match="distractors"):
+        SceneSettings(distractors=-1)
+    with pytest.raises(ValueError, match="backgrounds"):
+        render_scenes(objects, labels, [], 4)
+    with pytest.raises(ValueError, match="labels"):
+        render_scenes(objects, labels[:3], pools[0], 4)
+    with pytest.raises(ValueError, match="n must"):
+        render_scenes(objects, labels, pools[0], 0)
+
+
+def test_folder_round_trip_through_image_folder(tmp_path, pools):
+    objects, labels = fake_objects()
+    scenes = render_scenes(objects, labels, pools[0], 15, seed=5)
+    write_scene_folder(tmp_path, scenes, SceneSettings())
+    folder = SceneFolder(tmp_path)
+    assert len(folder) == 15 and len(folder.classes) == 10
+    assert len(ImageFolder(tmp_path)) == 15  # sidecars are not images
+    for index, path in enumerate(folder.files):
+        item = folder[index]
+        i = int(path.stem)
+        assert item["label"] == scenes.labels[i]
+        assert np.array_equal(np.asarray(item["image"]), scenes.images[i])
+        assert np.array_equal(item["saliency"].numpy() > 0.5, scenes.masks[i])
+        assert np.array_equal(item["boxes"], scenes.boxes[i][None])
+    assert json.loads((tmp_path / "scenes.json").read_text())["count"] == 15
+    bad = folder.files[0].with_name(folder.files[0].stem + ".boxes.json")
+    bad.write_text('[[1, 2, 3]]')
+    with pytest.raises(ValueError, match="boxes.json"):
+        load_boxes(folder.files[0])
+
+
+def test_exported_from_datasets():
+    assert datasets.make_scenes is make_scenes and datasets.SceneFolder is SceneFolder
+
+
+@pytest.mark.skipif(not HAVE_FASHION, reason="Debian package dataset-fashion-mnist is not installed")
+def test_fashion_mnist_scenes_and_the_command(tmp_path, capsys):
+    scenes = make_scenes("test", 20, seed=0)
+    assert scenes.images.shape == (20, 64, 64, 3) and scenes.masks.any(axis=(1, 2)).all()
+    assert cli_main(["scenes", str(tmp_path / "a"), "--split", "test", "--n", "20", "--seed", "0"]) == 0
+    assert "wrote 20 cluttered test scenes" in capsys.readouterr().out
+    folder = SceneFolder(tmp_path / "a")
+    first = folder[0]
+    assert np.array_equal(np.asarray(first["image"]), scenes.images[int(folder.files[0].stem)])
+    assert cli_main(["scenes", str(tmp_path / "b"), "--control", "--split", "test", "--n", "20", "--seed", "0"]) == 0
+    control = make_scenes("test", 20, seed=0, control=True)
+    second = SceneFolder(tmp_path / "b")[0]
+    assert np.array_equal(np.asarray(second["image"]), control.images[int(folder.files[0].stem)])
+    with pytest.raises(SystemExit, match="--n"):
+        cli_main(["scenes", str(tmp_path / "c"), "--n", "0"])

@@ -1,0 +1,101 @@
+"""benchmarks/scene_centric.py: arms differ only in their crops; the smoke run's JSON; same seed, same numbers."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+from pairgen import load_recipe
+from pairgen.datasets import FASHION_MNIST
+
+REPO = Path(__file__).resolve().parents[1]
+HAVE_FASHION = (FASHION_MNIST / "train-images-idx3-ubyte.gz").is_file()
+FAKE = [] if HAVE_FASHION else ["--fake-objects"]
+
+
+@pytest.fixture(scope="module")
+def bench():
+    spec = importlib.util.spec_from_file_location("scene_centric", REPO / "benchmarks" / "scene_centric.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["scene_centric"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def without_crop(view: dict) -> dict:
+    view = dict(view)
+    view.pop("crop")
+    view.pop("count")
+    return view
+
+
+def test_arms_change_only_the_crop(bench):
+    simclr = load_recipe(bench.arm_recipe("simclr"))
+    reference = without_crop(simclr.views[0].to_dict())
+    assert "blur" not in simclr.to_dict()["views"][0] or simclr.views[0].to_dict().get("blur") is None
+    checked = 0
+    for arm, (source, _, _) in bench.ARMS.items():
+        recipe = bench.arm_recipe(arm)
+        if recipe is None or source.startswith("stock:"):
+            continue
+        recipe = load_recipe(recipe)
+        assert (recipe.mean, recipe.std) == (simclr.mean, simclr.std)
+        views = recipe.expanded_views
+        assert len(views) == 2
+        for view in views:
+            assert without_crop(view.to_dict()) == reference, arm
+        crops = [v.to_dict()["crop"] for v in views]
+        if source == "simclr":
+            assert crops == [v.to_dict()["crop"] for v in simclr.expanded_views]
+        else:
+            assert crops == [v.to_dict()["crop"] for v in load_recipe(source).expanded_views], arm
+        checked += 1
+    assert checked >= 5
+    stock = load_recipe(bench.arm_recipe("stock_cast"))
+    assert stock.views[0].to_dict()["color_jitter"] == load_recipe("cast").views[0].to_dict()["color_jitter"]
+
+
+def test_missing_recipe_is_skipped(bench, monkeypatch):
+    monkeypatch.setitem(bench.ARMS, "nothing", ("no_such_recipe", None, "info_nce"))
+    assert bench.arm_recipe("nothing") is None
+
+
+@pytest.mark.slow
+def test_smoke_run_writes_the_result_schema(bench, tmp_path):
+    out = tmp_path / "smoke.json"
+    assert bench.main(["--smoke", "--arms", "simclr", "cast_mask", "objaware_box", "ccrop", "simclr_dcl",
+                       "shared_object_mask", "--out", str(out), *FAKE]) == 0
+    result = json.loads(out.read_text())
+    assert set(result) == {"recipes", "references", "diagnose", "settings"}
+    expected = {"simclr", "cast_mask", "objaware_box", "ccrop", "simclr_dcl"}
+    if "shared_object" in bench.available_recipes():
+        expected.add("shared_object_mask")
+    assert set(result["recipes"]) == expected
+    assert set(result["references"]) == {"random_init", "supervised"}
+    for row in [*result["recipes"].values(), *result["references"].values()]:
+        assert set(row) == {"cluttered", "control"}
+        for accuracies in row.values():
+            assert len(accuracies) == 1 and all(0.0 <= a <= 1.0 for a in accuracies)
+    assert set(result["diagnose"]) == {"cluttered", "control"}
+    assert all(v in ("object-centric", "scene-centric") for v in result["diagnose"].values())
+    assert result["settings"]["smoke"] is True
+    sharing = result["settings"]["object_sharing_rate"]
+    assert sharing["cast_mask"]["cluttered"] > sharing["simclr"]["cluttered"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("path", [["--preload"], []], ids=["preloaded", "dataloader"])
+def test_same_seed_same_accuracies(bench, tmp_path, path):
+    runs = []
+    for name in ("a", "b"):
+        out = tmp_path / f"{name}.json"
+        assert bench.main(["--smoke", "--arms", "simclr", "ccrop", "--sets", "cluttered", "--no-diagnose",
+                           *path, "--out", str(out), *FAKE]) == 0
+        runs.append(json.loads(out.read_text()))
+    assert runs[0]["recipes"] == runs[1]["recipes"]
+    assert runs[0]["references"] == runs[1]["references"]
+    assert runs[0]["settings"]["knn"] == runs[1]["settings"]["knn"]
