@@ -7,8 +7,9 @@ Debian opencv-doc's example photos and scikit-image's photos), then times, each 
 own fresh process, one after the other on the same folder:
 
 * pairgen: ``diagnose(folder, workers=W, cache=False)``: decoding, exact and perceptual
-  hashes, saliency, Monte-Carlo pairs of ``simclr``, shortcut statistics, and the JSON +
-  HTML report with its plots;
+  hashes, saliency, Monte-Carlo pairs of ``simclr`` (training's sampler and saliency, on
+  its default seeded sample of at most 500 images; ``--pair-sample 0`` measures every
+  image), shortcut statistics, and the JSON + HTML report with its plots;
 * cleanvision: ``Imagelab(data_path=folder).find_issues()`` with its default issue types
   (exact/near duplicates, blurry, dark, light, low information, odd aspect ratio, odd
   size, grayscale) and default ``n_jobs``.
@@ -86,7 +87,7 @@ def peak_rss_mib() -> float:
     return max(own, children) / 1024
 
 
-def run_tool(tool: str, folder: str, workers: int, limit: int | None) -> dict:
+def run_tool(tool: str, folder: str, workers: int, limit: int | None, pair_sample: int | None) -> dict:
     """In this (child) process: import, time one call, report."""
     start = time.perf_counter()
     if tool == "pairgen":
@@ -95,10 +96,12 @@ def run_tool(tool: str, folder: str, workers: int, limit: int | None) -> dict:
 
         imported = time.perf_counter()
         with tempfile.TemporaryDirectory() as out:
-            report = diagnose(folder, out=out, workers=workers, cache=False, limit=limit, engine=ENGINE)
+            report = diagnose(folder, out=out, workers=workers, cache=False, limit=limit, engine=ENGINE,
+                              **({} if pair_sample is None else {"pair_sample": pair_sample or None}))
         done = time.perf_counter()
         images = report["inventory"]["readable"]
         scan_seconds = report["timing"]["seconds"]
+        paired = report["pair_quality"]["simclr"]["images"] + report["pair_quality"]["simclr"]["images_without_object"]
     else:
         from cleanvision import Imagelab
 
@@ -108,16 +111,18 @@ def run_tool(tool: str, folder: str, workers: int, limit: int | None) -> dict:
         done = time.perf_counter()
         images = len(lab.issues)
         scan_seconds = done - imported
+        paired = None
     return {"tool": tool, "images": images, "seconds": done - imported, "scan_seconds": scan_seconds,
-            "import_seconds": imported - start, "peak_rss_mib": peak_rss_mib()}
+            "import_seconds": imported - start, "peak_rss_mib": peak_rss_mib(), "pair_images": paired}
 
 
-def whole_command(tool: str, folder: Path, workers: int) -> dict:
+def whole_command(tool: str, folder: Path, workers: int, pair_sample: int | None) -> dict:
     """Wall time and peak RSS of the command a user types, start-up included."""
     with tempfile.TemporaryDirectory() as out:
         if tool == "pairgen":
             command = [sys.executable, "-m", "pairgen", "diagnose", str(folder), "--out", out, "--no-cache",
                        "--quiet", "--workers", str(workers), "--engine", ENGINE]
+            command += [] if pair_sample is None else ["--pair-sample", str(pair_sample)]
         else:
             command = [sys.executable, "-c", "from cleanvision import Imagelab; "
                        f"Imagelab(data_path={str(folder)!r}, verbose=False).find_issues(verbose=False)"]
@@ -130,8 +135,10 @@ def whole_command(tool: str, folder: Path, workers: int) -> dict:
     return {"tool": tool, "seconds": seconds, "peak_rss_mib": usage.ru_maxrss / 1024}
 
 
-def in_child(tool: str, folder: Path, workers: int, limit: int | None = None) -> dict:
+def in_child(tool: str, folder: Path, workers: int, pair_sample: int | None, limit: int | None = None) -> dict:
     command = [sys.executable, __file__, "--child", tool, "--folder", str(folder), "--workers", str(workers)]
+    if pair_sample is not None:
+        command += ["--pair-sample", str(pair_sample)]
     if limit is not None:
         command += ["--limit", str(limit)]
     result = subprocess.run(command, capture_output=True, text=True, check=True)
@@ -144,12 +151,14 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=len(os.sched_getaffinity(0)))
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--photos", type=Path, default=None, help="a folder of real photos to use instead")
+    parser.add_argument("--pair-sample", type=int, default=None,
+                        help="pairgen's --pair-sample (default: its own, 500; 0 = every image)")
     parser.add_argument("--child", choices=("pairgen", "cleanvision"), help=argparse.SUPPRESS)
     parser.add_argument("--folder", help=argparse.SUPPRESS)
     parser.add_argument("--limit", type=int, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        print(json.dumps(run_tool(args.child, args.folder, args.workers, args.limit)))
+        print(json.dumps(run_tool(args.child, args.folder, args.workers, args.limit, args.pair_sample)))
         return 0
     print(f"machine: {platform.processor() or platform.machine()}, {len(os.sched_getaffinity(0))} CPUs, "
           f"Python {platform.python_version()}")
@@ -170,10 +179,10 @@ def main() -> int:
         runs = {"pairgen": [], "cleanvision": []}
         for _ in range(args.repeats):
             for tool in runs:
-                runs[tool].append(in_child(tool, folder, args.workers))
+                runs[tool].append(in_child(tool, folder, args.workers, args.pair_sample))
         results = [min(runs[tool], key=lambda r: r["seconds"]) for tool in runs]
-        scaling = [in_child("pairgen", folder, args.workers, limit=n) for n in (args.images // 4, args.images // 2)]
-        commands = {tool: min((whole_command(tool, folder, args.workers) for _ in range(args.repeats)),
+        scaling = [in_child("pairgen", folder, args.workers, args.pair_sample, limit=n) for n in (args.images // 4, args.images // 2)]
+        commands = {tool: min((whole_command(tool, folder, args.workers, args.pair_sample) for _ in range(args.repeats)),
                               key=lambda r: r["seconds"]) for tool in runs}
     print(f"load average before/after: {load} / {os.getloadavg()[0]:.1f}")
     print(f"{'tool':12s} {'images':>7s} {'seconds':>8s} {'images/s':>9s} {'scan img/s':>11s} {'peak RSS MiB':>13s} "
@@ -183,6 +192,7 @@ def main() -> int:
               f"{r['images'] / r['scan_seconds']:11.1f} {r['peak_rss_mib']:13.0f} {r['import_seconds']:9.2f}")
     for tool, all_runs in runs.items():
         print(f"  {tool} runs: " + ", ".join(f"{r['seconds']:.2f} s" for r in all_runs))
+    print(f"  pairgen measured pairs on {results[0]['pair_images']} of {results[0]['images']} images")
     ours, theirs = (r["images"] / r["seconds"] for r in results)
     print(f"speed ratio pairgen / cleanvision (call): {ours / theirs:.2f}x; scan alone: "
           f"{results[0]['images'] / results[0]['scan_seconds'] / theirs:.2f}x")

@@ -23,7 +23,12 @@ from pairgen.diagnostics.centricity import (
     read_centricity_labels,
     scene_saliency,
 )
-from pairgen.diagnostics.pair_quality import box_iou, resolve_recipes, shows_object
+from pairgen.diagnostics.pair_quality import (
+    box_iou,
+    pair_sample_keys,
+    resolve_recipes,
+    shows_object,
+)
 from pairgen.diagnostics.pipeline import RECORDS_FILE, _read_records
 from pairgen.diagnostics.records import ImageRecord
 
@@ -183,3 +188,37 @@ def test_pair_statistics_against_a_given_mask():
     assert rate == pytest.approx(1 / 3)
     assert iou == pytest.approx(2 / 3)
     assert pair_statistics(np.zeros_like(mask), 400, 100, boxes)[0] is None
+
+
+def test_pair_sample_keys_are_a_seeded_order_free_subset():
+    keys = [f"img_{i:04d}.jpg" for i in range(300)]
+    sample = pair_sample_keys(keys, 50, seed=0)
+    assert len(sample) == 50 and sample <= set(keys)
+    assert pair_sample_keys(keys[::-1], 50, seed=0) == sample
+    assert pair_sample_keys(keys, 50, seed=1) != sample
+    assert len(pair_sample_keys(keys + ["new.jpg"], 50, seed=0) - sample) <= 1
+    assert pair_sample_keys(keys, 300, seed=0) is None and pair_sample_keys(keys, None, seed=0) is None
+
+
+def test_pairs_are_measured_on_the_sample_only_with_the_full_scans_values(tmp_path):
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    for i, name in enumerate(PHOTOS * 2):
+        Image.fromarray(photo(name)[::4, ::4]).save(folder / f"{i}_{name}.png")
+    keys = [str(p) for p in sorted(folder.iterdir())]
+    full = diagnose(folder, out=tmp_path / "full", workers=0, cache=False, html=False, pairs_per_image=4,
+                    pair_sample=None)
+    sampled = diagnose(folder, out=tmp_path / "sampled", workers=0, html=False, pairs_per_image=4, pair_sample=3)
+    everything = {r.key: r for r in _read_records(tmp_path / "full" / RECORDS_FILE)}
+    records = {r.key: r for r in _read_records(tmp_path / "sampled" / RECORDS_FILE)}
+    measured = {k for k, r in records.items() if r.pairs}
+    assert measured == pair_sample_keys(keys, 3, seed=0)
+    assert all(records[k].pairs == everything[k].pairs for k in measured)
+    assert sampled["settings"]["pair_sample_images"] == 3 and full["settings"]["pair_sample_images"] is None
+    assert sampled["pair_quality"]["simclr"]["pairs"] <= 3 * 4 < full["pair_quality"]["simclr"]["pairs"]
+    # A new file moves at most one image in or out of the sample: the cache keeps the rest.
+    Image.fromarray(photo(PHOTOS[0])[::5, ::5]).save(folder / "new.png")
+    again = diagnose(folder, out=tmp_path / "sampled", workers=0, html=False, pairs_per_image=4, pair_sample=3)
+    assert again["timing"]["cache_hits"] >= len(keys) - 1
+    records = {r.key: r for r in _read_records(tmp_path / "sampled" / RECORDS_FILE)}
+    assert {k for k, r in records.items() if r.pairs} == pair_sample_keys(keys + [str(folder / "new.png")], 3, 0)

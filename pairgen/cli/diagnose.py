@@ -44,6 +44,8 @@ def register(subparsers) -> None:
     parser.add_argument("--masks", default=None, metavar="DIR", help="sidecar masks mirroring the image folder")
     parser.add_argument("--pairs-per-image", type=int, default=16, help="Monte-Carlo pairs per image (default 16)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the Monte-Carlo pairs")
+    parser.add_argument("--pair-sample", type=int, default=None, metavar="N",
+                        help="measure pairs on a seeded sample of at most N images (default 500; 0 = every image)")
     parser.add_argument("--no-cache", action="store_true", help="rescan everything, write no cache")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.set_defaults(func=run)
@@ -60,11 +62,19 @@ def run(args) -> int:
                           progress=not args.quiet, html=not args.no_html, backbone=args.backbone,
                           centricity_labels=args.centricity_labels, mask_dir=args.masks,
                           pairs_per_image=args.pairs_per_image, seed=args.seed, engine=args.engine,
-                          ray_address=args.ray_address)
+                          ray_address=args.ray_address, **_pair_sample(args.pair_sample))
     except (ValueError, TypeError, ImportError) as err:
         print(f"pairgen diagnose: error: {err}", file=sys.stderr)
         return 2
     return finish(report, args.out, conditions)
+
+
+def _pair_sample(value: int | None) -> dict:
+    if value is None:
+        return {}
+    if value < 0:
+        raise ValueError(f"--pair-sample must be >= 0, got {value}")
+    return {"pair_sample": value or None}
 
 
 def finish(report: dict, out: str, conditions) -> int:

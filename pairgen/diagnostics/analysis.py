@@ -58,6 +58,10 @@ class ScanSettings:
         backbone: a ``backbone.BackboneCue`` for the backbone's centricity cue, or None.
         pairs_per_image: Monte-Carlo pairs per image and sampler.
         seed: base seed of the Monte-Carlo pairs.
+        pair_sample: at most this many images get pairs measured (None: all); see
+            :func:`pairgen.diagnostics.pair_quality.pair_sample_keys`.
+        pair_keys: the keys of those images (None: every image); not part of the
+            fingerprint, so a changed sample rescans only the images that enter or leave it.
     """
 
     side: int = ANALYSIS_SIDE
@@ -67,6 +71,8 @@ class ScanSettings:
     backbone: object = None
     pairs_per_image: int = 16
     seed: int = 0
+    pair_sample: int | None = None
+    pair_keys: frozenset | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
         if self.side < 8:
@@ -77,6 +83,8 @@ class ScanSettings:
             raise ValueError(f"pairs_per_image must be >= 1, got {self.pairs_per_image}")
         if self.seed < 0:
             raise ValueError(f"seed must be >= 0, got {self.seed}")
+        if self.pair_sample is not None and self.pair_sample < 1:
+            raise ValueError(f"pair_sample must be >= 1 or None, got {self.pair_sample}")
         names = [name for name, _ in self.samplers]
         if len(set(names)) != len(names):
             raise ValueError(f"sampler names must be unique, got {names}")
@@ -86,10 +94,14 @@ class ScanSettings:
         """Longest side images are decoded at: the largest ``max_side`` of the recipes' samplers."""
         return max([self.side] + [s.max_side for _, s in self.samplers])
 
+    def measures_pairs(self, key: str) -> bool:
+        """Whether the image ``key`` is in the pair-quality sample."""
+        return self.pair_keys is None or key in self.pair_keys
+
     def fingerprint(self) -> str:
         """A digest of everything that changes a record."""
         described = (ANALYSIS_VERSION, self.side, self.max_pixels, self.max_file_bytes, repr(self.backbone),
-                     tuple((n, repr(s)) for n, s in self.samplers), self.pairs_per_image, self.seed)
+                     tuple((n, repr(s)) for n, s in self.samplers), self.pairs_per_image, self.seed, self.pair_sample)
         return hashlib.blake2b(repr(described).encode(), digest_size=8).hexdigest()
 
 

@@ -34,8 +34,6 @@ import hashlib
 
 import cv2
 import numpy as np
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
 
 from .labels import false_negative_rates
 from .page import HTML_ROWS, escape, pct, table, thumb
@@ -101,18 +99,35 @@ def near_duplicate_groups(phashes: np.ndarray, dhashes: np.ndarray,
     unique, inverse = np.unique(pairs, axis=0, return_inverse=True)
     inverse = inverse.ravel()
     rows, cols = _close_pairs(unique[:, 0], unique[:, 1], max_distance)
-    m = len(unique)
-    graph = coo_matrix((np.ones(len(rows) + n, bool),
-                        (np.concatenate([rows, inverse]), np.concatenate([cols, m + np.arange(n)]))),
-                       shape=(m + n, m + n))
-    _, component = connected_components(graph, directed=False)
-    image_component = component[m:]
+    image_component = _components(len(unique), rows, cols)[inverse]
     order = np.argsort(image_component, kind="stable")
     sorted_components = image_component[order]
     starts = np.flatnonzero(np.r_[True, sorted_components[1:] != sorted_components[:-1]])
     sizes = np.diff(np.r_[starts, n])
     groups = [sorted(order[s:s + k].tolist()) for s, k in zip(starts, sizes) if k > 1]
     return sorted(groups)
+
+
+def _components(n: int, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """``(n,)`` connected-component label (its smallest node) of each node of an undirected edge list.
+
+    Union-find by vectorised pointer jumping: each round links every edge's larger root
+    to its smaller one, then flattens the trees, until no edge joins two roots.
+    """
+    parent = np.arange(n)
+    rows, cols = np.asarray(rows, np.int64), np.asarray(cols, np.int64)
+    while True:
+        a, b = parent[rows], parent[cols]
+        joined = a != b
+        if not joined.any():
+            return parent
+        low, high = np.minimum(a[joined], b[joined]), np.maximum(a[joined], b[joined])
+        np.minimum.at(parent, high, low)
+        while True:  # flatten: every node points at its root
+            grand = parent[parent]
+            if np.array_equal(grand, parent):
+                break
+            parent = grand
 
 
 def _close_pairs(ph: np.ndarray, dh: np.ndarray, max_distance: int) -> tuple[np.ndarray, np.ndarray]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime
 import heapq
+import itertools
 import json
 import os
 import time
@@ -26,7 +27,8 @@ from .centricity import agreement, read_centricity_labels
 from .decode import DEFAULT_MAX_PIXELS, decode_object
 from .hashing import NEAR_DUPLICATE_DISTANCE
 from .inputs import DatasetSource, load_dataset_item, open_source
-from .pair_quality import resolve_recipes
+from .pair_quality import DEFAULT_PAIR_SAMPLE, pair_sample_keys, resolve_recipes
+from .plots import import_in_background
 from .records import ImageRecord, finite_json
 from .report import SCHEMA_VERSION, write_report
 from .scan import DEFAULT_ITEM_TIMEOUT, default_workers, parse_shard, scan
@@ -42,7 +44,7 @@ def diagnose(data, out: str | os.PathLike = "report", recipe="simclr", batch_siz
              centricity_labels: str | os.PathLike | None = None, mask_dir: str | os.PathLike | None = None, pairs_per_image: int = 16, seed: int = 0,
              max_pixels: int = DEFAULT_MAX_PIXELS, near_duplicate_distance: int = NEAR_DUPLICATE_DISTANCE,
              item_timeout: float = DEFAULT_ITEM_TIMEOUT, html: bool = True, engine: str = "local",
-             ray_address: str | None = None) -> dict:
+             ray_address: str | None = None, pair_sample: int | None = DEFAULT_PAIR_SAMPLE) -> dict:
     """Diagnose a dataset for contrastive learning; write the report into ``out``.
 
     Args:
@@ -69,6 +71,9 @@ def diagnose(data, out: str | os.PathLike = "report", recipe="simclr", batch_siz
         engine: ``"local"`` (forked worker processes) or ``"ray"`` (Ray Data, see ``ray_engine``;
             the same per-image function and merge, so the same figures; no cache).
         ray_address: the Ray cluster to use (default: start a local instance with ``workers`` CPUs).
+        pair_sample: measure pair quality on a seeded sample of at most this many images
+            (None: every image); the sample is drawn from the whole source (every shard), or
+            from the items scanned when ``limit`` is given.
 
     Returns:
         The report as a dict (the content of ``report.json``).
@@ -84,6 +89,8 @@ def diagnose(data, out: str | os.PathLike = "report", recipe="simclr", batch_siz
         _check_int("workers", workers, 0)
     if limit is not None:
         _check_int("limit", limit, 0)
+    if pair_sample is not None:
+        _check_int("pair_sample", pair_sample, 1)
     if not item_timeout > 0:
         raise ValueError(f"item_timeout must be > 0 seconds, got {item_timeout}")
     shard = parse_shard(shard) if isinstance(shard, str) else (shard or (0, 1))
@@ -98,7 +105,8 @@ def diagnose(data, out: str | os.PathLike = "report", recipe="simclr", batch_siz
 
         cue = BackboneCue(backbone)
     settings = ScanSettings(samplers=resolve_recipes(recipe), backbone=cue, pairs_per_image=pairs_per_image,
-                            seed=seed, max_pixels=max_pixels)
+                            seed=seed, max_pixels=max_pixels, pair_sample=pair_sample,
+                            pair_keys=pair_sample_keys(_population(source, shard, limit), pair_sample, seed))
     folder = Path(out)
     folder.mkdir(parents=True, exist_ok=True)
     record_cache = None
@@ -116,7 +124,7 @@ def diagnose(data, out: str | os.PathLike = "report", recipe="simclr", batch_siz
         records = scan(source, settings, workers=workers, cache=record_cache, shard=shard, limit=limit,
                        progress=progress, item_timeout=item_timeout)
     try:
-        items = _stream_to_file(records, folder / RECORDS_FILE, aggregate)
+        items = _stream_to_file(_importing_plots(records) if html else records, folder / RECORDS_FILE, aggregate)
     finally:
         if record_cache is not None:
             record_cache.close()
@@ -229,13 +237,31 @@ def _settings(settings: ScanSettings, batch_size: int, distance: int, shard: str
         "near_duplicate_distance": distance,
         "shard": shard,
         "limit": limit,
+        "pair_sample": settings.pair_sample,
+        "pair_sample_images": None if settings.pair_keys is None else len(settings.pair_keys),
         "fingerprint": settings.fingerprint(),
     }
+
+
+def _population(source, shard: tuple[int, int], limit: int | None) -> Iterator[str]:
+    """Keys the pair-quality sample is drawn from: every readable-looking item, or this scan's when limited."""
+    items = source.items()
+    if limit is not None:
+        items = itertools.islice((item for item in items if item.ordinal % shard[1] == shard[0]), limit)
+    return (item.key for item in items if item.skip is None and item.problem is None)
 
 
 def _check_int(name: str, value, lowest: int) -> None:
     if isinstance(value, bool) or not isinstance(value, int) or value < lowest:
         raise ValueError(f"{name} must be an integer >= {lowest}, got {value!r}")
+
+
+def _importing_plots(records: Iterator[ImageRecord]) -> Iterator[ImageRecord]:
+    """The records; from the first one on (the workers are forked by then) matplotlib loads alongside."""
+    for count, record in enumerate(records):
+        if count == 0:
+            import_in_background()
+        yield record
 
 
 def _stream_to_file(records, path: Path, aggregate: Aggregate) -> int:

@@ -1,6 +1,7 @@
 """Plot helpers shared by the report's sections: matplotlib figures as base64 PNG.
 
-matplotlib is imported on first use only (a report without HTML never loads it).
+matplotlib is imported on first use only (a report without HTML never loads it), or
+ahead of time by :func:`import_in_background` while a scan waits on its workers.
 
 Example:
     >>> fig, (ax,) = figure(1)                                     # doctest: +SKIP
@@ -11,11 +12,30 @@ from __future__ import annotations
 
 import base64
 import io
+import threading
 
 import numpy as np
 
 BLUE, ORANGE, GRAY = "#3b6ea8", "#d9822b", "#8a8f98"
 DPI = 90
+
+
+def import_in_background() -> threading.Thread:
+    """Import matplotlib (seconds) in a daemon thread; :func:`figure` then finds it loaded.
+
+    Start it only once the scan's worker processes are forked: a fork during an import
+    would leave that module's lock held in the child.
+    """
+    thread = threading.Thread(target=_import, name="import-matplotlib", daemon=True)
+    thread.start()
+    return thread
+
+
+def _import() -> None:
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot
 
 
 def figure(panels: int, height: float = 2.7):

@@ -36,7 +36,7 @@ from .inputs import DatasetSource, Item
 from .records import ImageRecord
 
 #: Items per task sent to a worker.
-BATCH_SIZE = 16
+BATCH_SIZE = 32
 #: Seconds one batch (and, on retry, one item) may take before it is abandoned.
 DEFAULT_ITEM_TIMEOUT = 120.0
 
@@ -87,7 +87,7 @@ def scan(source, settings: ScanSettings, workers: int = 0, cache: RecordCache | 
     try:
         if workers == 0:
             for batch in batches:
-                cached = cache.get_many(batch) if cache is not None else {}
+                cached = _cached(cache, batch, settings)
                 fresh = analyse_batch([item for item in batch if item.key not in cached], settings, dataset)
                 yield from _emit(batch, cached, fresh, cache, bar)
         else:
@@ -103,7 +103,7 @@ def _parallel(batches, settings, dataset, workers, cache, bar, item_timeout) -> 
     inflight: deque = deque()
     try:
         for batch in batches:
-            cached = cache.get_many(batch) if cache is not None else {}
+            cached = _cached(cache, batch, settings)
             todo = [item for item in batch if item.key not in cached]
             inflight.append([batch, cached, todo, pool.apply_async(_analyse_batch, (todo,)) if todo else None])
             while len(inflight) > 2 * workers + 2:
@@ -142,6 +142,14 @@ def _finish(inflight, pool, workers, settings, dataset, cache, bar, item_timeout
                 entry[3] = pool.apply_async(_analyse_batch, (entry[2],))
     yield from _emit(batch, cached, fresh, cache, bar)
     return pool
+
+
+def _cached(cache: RecordCache | None, batch: list[Item], settings: ScanSettings) -> dict:
+    """The batch's cached records, less those on the wrong side of the pair-quality sample."""
+    if cache is None:
+        return {}
+    return {key: record for key, record in cache.get_many(batch).items()
+            if record.status != "ok" or bool(record.pairs) == settings.measures_pairs(key)}
 
 
 def _emit(batch: list[Item], cached: dict, fresh: list[ImageRecord], cache, bar) -> Iterator[ImageRecord]:
