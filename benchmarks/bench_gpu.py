@@ -52,6 +52,8 @@ from pathlib import Path
 
 import torch
 
+from bench_simclr import gpu_memory  # noqa: E402  (one peak-memory measure for both benchmarks)
+
 ROOT = Path(__file__).resolve().parent.parent
 PEERS_DIR = Path("/tmp/pairgen-peers")
 PEERS = {  # module -> what pip installs (--no-deps: torch and torchvision stay as they are)
@@ -383,18 +385,6 @@ def count_syncs(fn, images, device) -> int:
     return sum("synchroniz" in str(w.message) for w in caught)
 
 
-def peak_memory(fn, images, device) -> tuple[int, int]:
-    """(peak bytes allocated during one call above those before it, bytes of its views)."""
-    torch.cuda.synchronize(device)
-    torch.cuda.empty_cache()
-    before = torch.cuda.memory_allocated(device)
-    torch.cuda.reset_peak_memory_stats(device)
-    views = fn(images)
-    torch.cuda.synchronize(device)
-    peak = torch.cuda.max_memory_allocated(device) - before
-    return peak, sum(v.numel() * v.element_size() for v in views)
-
-
 def measure(fn, images, args, device) -> dict:
     """Warm up, count syncs, take peak memory, then time ``args.rounds`` runs of about ``args.budget`` s."""
     def sync():
@@ -406,7 +396,7 @@ def measure(fn, images, args, device) -> dict:
         fn(images)
     out = {"syncs": count_syncs(fn, images, device)}  # with --quick also the warm-up
     if device.type == "cuda":
-        out["peak_bytes"], out["output_bytes"] = peak_memory(fn, images, device)
+        out["peak_bytes"], out["output_bytes"] = gpu_memory(fn, images, device)
     calls = 1
     if not args.quick:  # calls per run from one timed call
         sync()
