@@ -35,7 +35,9 @@ def test_wheel_installs_and_runs_outside_the_checkout(tmp_path):
     wheel = next(dist.glob("pairgen-*.whl"))
     run(sys.executable, "-m", "venv", "--system-site-packages", str(venv))
     python = venv / "bin" / "python"
-    run(str(python), "-m", "pip", "install", "--no-deps", "--no-index", "--quiet", str(wheel))
+    # --ignore-installed: where pairgen is already installed in the system's site-packages (as
+    # CI's `pip install .` does), pip would otherwise call it satisfied and install nothing.
+    run(str(python), "-m", "pip", "install", "--no-deps", "--no-index", "--ignore-installed", "--quiet", str(wheel))
     where = run(str(python), "-c", "import pairgen, pairgen.recipe as r; print(pairgen.__file__); print(sorted(r.available_recipes()))")
     assert str(venv) in where.splitlines()[0], where           # the wheel's copy, not the checkout's
     assert "'simclr'" in where and "'cast'" in where             # recipes ship inside the wheel
