@@ -276,7 +276,7 @@ class PairQualitySection(Section):
         seeds = seeds.reshape(len(batch), settings.pairs_per_image)
         sizes = [(one.decoded.width, one.decoded.height) for one in batch]
         for index, (name, pairs) in enumerate(settings.samplers):
-            measured = pairs([one.decoded.rgb for one in batch], [one.saliency for one in batch], sizes, seeds)
+            measured = pairs([one.decoded.canvas_rgb for one in batch], [one.saliency for one in batch], sizes, seeds)
             for one, (rate, iou, example) in zip(batch, measured):
                 one.record.pairs[name] = [rate, iou]
                 if index == 0 and example is not None:  # the chosen recipe's: the report draws them
