@@ -352,7 +352,7 @@ def _advice(centricity: dict, pairs: dict, recipes: list[str], out: list) -> Non
     if share < OBJECT_CENTRIC_MAJORITY or (simclr is not None and simclr < LOW_SHARING):
         add(out, "recipe", "Random resized crops will often show different objects in the two views: use a "
              "saliency-constrained recipe (`cast`) or raise the minimum crop scale (e.g. 0.3-0.5) "
-             "(Purushwalkam & Gupta, NeurIPS 2020; Mishra et al., CAST, 2021).", because)
+             "(Purushwalkam & Gupta, NeurIPS 2020; Selvaraju et al., CAST, CVPR 2021).", because)
     else:
         add(out, "recipe", "The data is object-centric and random resized crops keep the object in most pairs: "
              "`simclr`-style crops suit it.", because)
