@@ -91,9 +91,9 @@ ARMS = {
 MAIN_ARMS = ("simclr", "cast_mask", "shared_object_mask", "cast_builtin")
 
 CONFIGS = {
-    # 2 idle CPU cores, under 60 minutes: 4 arms x 3 seeds x 2 sets, 400 steps (17 epochs) each;
+    # 2 idle CPU cores, under 60 minutes: 4 arms x 3 seeds x 2 sets, 350 steps (15 epochs) each;
     # the batched backend renders a batch of 32-px views in half the time of the per-image one.
-    "cpu": dict(arms=MAIN_ARMS, seeds=3, train=6000, test=2000, steps=400, batch=256, workers=0, threads=1, jobs=2, preload=False, device="cpu", backend="batched"),
+    "cpu": dict(arms=MAIN_ARMS, seeds=3, train=6000, test=2000, steps=350, batch=256, workers=0, threads=1, jobs=2, preload=False, device="cpu", backend="batched"),
     # One H200: all arms, 5 seeds, 10x the images (4x the batch, 2.5x the steps), 8 processes sharing the card.
     "gpu": dict(arms=tuple(ARMS), seeds=5, train=6000, test=2000, steps=750, batch=1024, workers=0, threads=1, jobs=8, preload=True, device="cuda", backend="batched"),
     # Seconds, for the tests.
