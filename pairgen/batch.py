@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import torch
@@ -20,6 +21,20 @@ def _map_tensors(obj, fn):
         elif isinstance(value, list) and value and all(isinstance(v, torch.Tensor) for v in value):
             changes[f.name] = [fn(v) for v in value]
     return dataclasses.replace(obj, **changes)
+
+
+def device_index(rows: Sequence[int], device: torch.device | str) -> slice | torch.Tensor:
+    """Rows given as host ints, as an index for tensors on ``device`` that never waits for
+    the device: a slice when they are contiguous, else an int64 tensor copied from pinned
+    memory without blocking on CUDA."""
+    if list(rows) == list(range(rows[0], rows[0] + len(rows))):
+        return slice(rows[0], rows[0] + len(rows))
+    return _host_to(torch.tensor(rows, dtype=torch.int64), device)
+
+
+def _host_to(tensor: torch.Tensor, device: torch.device | str) -> torch.Tensor:
+    """A CPU tensor copied to ``device`` without blocking (from pinned memory on CUDA)."""
+    return tensor.pin_memory().to(device, non_blocking=True) if torch.device(device).type == "cuda" else tensor.to(device)
 
 
 def _shape(tensor: torch.Tensor) -> str:
@@ -52,6 +67,9 @@ class ImageBatch:
         keypoint_valid: optional ``(B, K)`` bool, which rows of ``keypoints`` are real.
         labels, sources, index: optional ``(B,)`` int64 (``sources`` hashes strings).
         times: optional ``(B,)`` float64 time stamps of frames.
+        extents: each image's ``(height, width)`` on the canvas, as host ints (never moved
+            to a device), so that the device stage groups images by size without reading
+            the device; ``None`` when unknown (then read from ``sizes`` and ``scales``).
     """
 
     images: torch.Tensor
@@ -68,6 +86,12 @@ class ImageBatch:
     sources: torch.Tensor | None = None
     index: torch.Tensor | None = None
     times: torch.Tensor | None = None
+    extents: tuple[tuple[int, int], ...] | None = None
+
+    def __post_init__(self):
+        if self.extents is not None and len(self.extents) != self.images.shape[0]:
+            raise ValueError(f"extents must hold one (height, width) per image ({self.images.shape[0]}), "
+                             f"got {len(self.extents)}")
 
     def __len__(self) -> int:
         return self.images.shape[0]
@@ -85,8 +109,28 @@ class ImageBatch:
         return _map_tensors(self, lambda t: t.pin_memory())
 
     def rows(self, index: slice | torch.Tensor) -> "ImageBatch":
-        """The batch of the images ``index`` selects."""
-        return _map_tensors(self, lambda t: t[index])
+        """The batch of the images ``index`` selects (a slice, or an int64 or bool tensor).
+
+        A CPU index for a batch on a device is copied there without blocking; an index on
+        a device is read back to the host for :attr:`extents` (one sync: pass CPU indices)."""
+        extents = self.extents
+        if isinstance(index, torch.Tensor):
+            host = index.cpu()
+            if extents is not None:
+                extents = tuple(extents[i] for i in torch.arange(len(self))[host].tolist())
+            if index.device != self.images.device:
+                index = _host_to(host, self.images.device)
+        elif extents is not None:
+            extents = extents[index]
+        return dataclasses.replace(_map_tensors(self, lambda t: t[index]), extents=extents)
+
+    def host_extents(self) -> tuple[tuple[int, int], ...]:
+        """Each image's ``(height, width)`` on the canvas, as host ints: :attr:`extents`, else
+        computed from ``sizes`` and ``scales`` (a host sync when those are on a device)."""
+        if self.extents is not None:
+            return self.extents
+        extent = (self.sizes.double() * self.scales.double()).round().long().clamp_min(1)
+        return tuple((h, w) for h, w in extent.tolist())
 
     def with_saliency(self, saliency: torch.Tensor) -> "ImageBatch":
         """The batch with ``saliency`` as the maps of the items that brought none."""

@@ -41,13 +41,9 @@ def test_the_batched_device_stage_makes_no_host_sync(recipe, photos):
     batch = _batch(sampler, photos)
     with SyncCounter() as counter:
         sampler(batch)
-    # Recipes without saliency: none at all. With it, the per-image-size grouping of the built-in
-    # saliency and of the salient regions still syncs (saliency/batch.py, crops/regions.py: RESULTS.md).
-    if sampler.recipe.needs_saliency:
-        counted = {where: n for where, n in counter.where.items() if not where.startswith(("crops/regions", "saliency/"))}
-    else:
-        counted = dict(counter.where)
-    assert counted == {}, f"host syncs in the device stage: {counted}"
+    # None at all, saliency recipes included: images are grouped by size from the batch's host-side
+    # extents (ImageBatch.extents), and empty maps are flagged, not warned of (collation warns).
+    assert dict(counter.where) == {}, f"host syncs in the device stage: {dict(counter.where)}"
     params = sampler.sample(batch, torch.arange(len(batch), dtype=torch.int64))
     with SyncCounter() as counter:
         sampler.render(batch, params, [None] * len(params))
