@@ -11,9 +11,9 @@ import torch
 from pairgen.params import ViewParams
 
 
-def _map_tensors(obj, fn):
-    """``obj`` with ``fn`` applied to its tensor fields and to the tensors of its list fields."""
-    changes = {}
+def _map_tensors(obj, fn, **changes):
+    """``obj`` with ``fn`` applied to its tensor fields and to the tensors of its list fields
+    (and the other ``changes``)."""
     for f in dataclasses.fields(obj):
         value = getattr(obj, f.name)
         if isinstance(value, torch.Tensor):
@@ -122,7 +122,7 @@ class ImageBatch:
                 index = _host_to(host, self.images.device)
         elif extents is not None:
             extents = extents[index]
-        return dataclasses.replace(_map_tensors(self, lambda t: t[index]), extents=extents)
+        return _map_tensors(self, lambda t: t[index], extents=extents)
 
     def host_extents(self) -> tuple[tuple[int, int], ...]:
         """Each image's ``(height, width)`` on the canvas, as host ints: :attr:`extents`, else

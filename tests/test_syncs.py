@@ -2,6 +2,7 @@
 TorchDispatchMode: every op that needs a value on the host goes through one of SYNCS)."""
 
 import collections
+import dataclasses
 import traceback
 
 import pytest
@@ -9,6 +10,7 @@ import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 
 from pairgen import PairSampler
+from pairgen.positive_sampler import PositivePairSampler
 from pairgen.recipe import available_recipes
 
 SYNCS = {"aten::_local_scalar_dense", "aten::item", "aten::nonzero", "aten::is_nonzero", "aten::masked_select"}
@@ -50,8 +52,35 @@ def test_the_batched_device_stage_makes_no_host_sync(recipe, photos):
     assert dict(counter.where) == {}, "rendering makes no host sync"
 
 
+@pytest.mark.parametrize("recipe", sorted(PAIRED))
+def test_two_image_positives_make_no_host_sync(recipe, photos):
+    sampler = PositivePairSampler(recipe, size=32, seed=0, mode="device", backend="batched", max_side=96)
+    image = torch.from_numpy(photos["astronaut"]).permute(2, 0, 1)
+    batch = sampler.collate([(image, image[:, :300, :200]), (image[:, 100:, :], image)])
+    with SyncCounter() as counter:
+        sampler(batch)
+    assert dict(counter.where) == {}, f"host syncs in the device stage: {dict(counter.where)}"
+
+
 def test_the_counter_sees_syncs():
     with SyncCounter() as counter:
         bool(torch.ones(2).any())
         torch.arange(3).nonzero()
     assert sum(counter.where.values()) == 2
+
+
+def test_image_extents_stay_on_the_host_and_follow_the_rows(photos):
+    """The grouping by size reads ImageBatch.extents (host ints): they are the images' canvas
+    sizes, travel with .to() and .rows() (slices, int and bool indices) and match sizes x scales."""
+    sampler = PairSampler("cast", size=32, seed=0, mode="device", backend="batched", max_side=96)
+    batch = _batch(sampler, photos)
+    assert batch.extents == ((96, 96), (96, 64), (77, 96)) * 2
+    stripped = dataclasses.replace(batch, extents=None)
+    assert stripped.host_extents() == batch.extents  # computed from sizes and scales
+    for index in (slice(1, 4), torch.tensor([5, 0, 2]), torch.tensor([True, False, True, True, False, False])):
+        picked = batch.rows(index)
+        expected = tuple(tuple(e) for e in dataclasses.replace(picked, extents=None).host_extents())
+        assert picked.extents == expected and len(picked.extents) == len(picked)
+    assert batch.to("cpu").extents == batch.extents
+    with pytest.raises(ValueError, match="extents must hold one"):
+        dataclasses.replace(batch, extents=batch.extents[:2])
