@@ -58,8 +58,9 @@ class ImageBatch:
         sizes: ``(B, 2)`` int64 source ``(height, width)``.
         scales: ``(B, 2)`` float32 canvas pixels per source pixel, ``(y, x)``.
         saliency: optional ``(B, 1, H, W)`` float32 maps, >= 0, on the canvas.
-        saliency_given: optional ``(B,)`` bool, which items brought their own map
-            (the others' maps are zero until the sampler computes them).
+        saliency_given: optional ``(B,)`` bool, which items brought their own map when
+            only some did (the others' maps are zero until the sampler computes them);
+            ``None`` when all did (or ``saliency`` is ``None``).
         masks: optional ``(B, 1, H, W)`` uint8 object masks (0 = background) on the canvas.
         boxes: optional ``(B, M, 4)`` float32 object boxes, xyxy in source pixels.
         box_valid: optional ``(B, M)`` bool, which rows of ``boxes`` are real.
@@ -136,13 +137,13 @@ class ImageBatch:
         """The batch with ``saliency`` as the maps of the items that brought none."""
         if self.saliency is not None and self.saliency_given is not None:
             saliency = torch.where(self.saliency_given.view(-1, 1, 1, 1), self.saliency, saliency)
-        given = torch.ones(len(self), dtype=torch.bool, device=saliency.device)
-        return dataclasses.replace(self, saliency=saliency, saliency_given=given)
+        return dataclasses.replace(self, saliency=saliency, saliency_given=None)
 
     @property
     def needs_saliency(self) -> bool:
-        """Whether some item has no saliency map yet."""
-        return self.saliency is None or (self.saliency_given is not None and not bool(self.saliency_given.all()))
+        """Whether some item may have no saliency map yet (read from the fields' presence,
+        never from the device)."""
+        return self.saliency is None or self.saliency_given is not None
 
     def source_to_canvas(self, boxes: torch.Tensor) -> torch.Tensor:
         """Map ``(B, 4)`` (or ``(B, M, 4)``) xyxy boxes from source to canvas pixels."""

@@ -141,8 +141,9 @@ def collate_items(items: Sequence[Any], max_side: int) -> ImageBatch:
     shapes = [c.shape[:2] for c in canvases]
     if any("saliency" in r for r in records):
         fields["saliency"] = _stack_maps(records, "saliency", shapes, (height, width), None)
-        fields["saliency_given"] = torch.tensor(["saliency" in r for r in records])
-        given = fields["saliency_given"].numpy()
+        given = np.array(["saliency" in r for r in records])
+        if not given.all():  # None: every item brought its map
+            fields["saliency_given"] = torch.from_numpy(given)
         empty = int((given & ~(fields["saliency"].flatten(1).amax(1) > 0).numpy()).sum())
         if empty:
             warnings.warn(f"{empty} of the batch's {n} saliency maps are empty (zero, negative or NaN): those samples "

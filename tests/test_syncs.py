@@ -5,6 +5,7 @@ import collections
 import dataclasses
 import traceback
 
+import numpy as np
 import pytest
 import torch
 from torch.utils._python_dispatch import TorchDispatchMode
@@ -50,6 +51,23 @@ def test_the_batched_device_stage_makes_no_host_sync(recipe, photos):
     with SyncCounter() as counter:
         sampler.render(batch, params, [None] * len(params))
     assert dict(counter.where) == {}, "rendering makes no host sync"
+
+
+@pytest.mark.parametrize("given", ["some", "all"])
+def test_items_bringing_saliency_make_no_host_sync(given, photos):
+    sampler = PairSampler("cast", size=32, seed=0, mode="device", backend="batched", max_side=96)
+    image = photos["astronaut"]
+    saliency = np.zeros(image.shape[:2], np.float32)
+    saliency[100:200, 150:300] = 1.0
+    items = [{"image": image, "saliency": saliency}, {"image": image[:300, :200]}]
+    if given == "all":
+        items[1]["saliency"] = saliency[:300, :200]
+    batch = sampler.collate(items)
+    with SyncCounter() as counter:
+        pairs = sampler(batch)
+    assert dict(counter.where) == {}, f"host syncs in the device stage: {dict(counter.where)}"
+    alone = sampler.generate(sampler.collate(items[:1]), pairs.seeds[:1])
+    assert torch.equal(alone.params[0].boxes, pairs.params[0].boxes[:1])  # a view depends only on its item and seed
 
 
 @pytest.mark.parametrize("recipe", sorted(PAIRED))
