@@ -113,14 +113,15 @@ class ImageBatch:
         """The batch of the images ``index`` selects (a slice, or an int64 or bool tensor).
 
         A CPU index for a batch on a device is copied there without blocking; an index on
-        a device is read back to the host for :attr:`extents` (one sync: pass CPU indices)."""
-        extents = self.extents
+        a device is read back to the host for :attr:`extents` (one sync: pass CPU indices).
+        Under ``torch.compile`` the rows carry no extents (their ints would specialise the
+        graph; rendering does not use them)."""
+        extents = None if torch.compiler.is_compiling() else self.extents  # traced renders need no host ints
         if isinstance(index, torch.Tensor):
-            host = index.cpu()
             if extents is not None:
-                extents = tuple(extents[i] for i in torch.arange(len(self))[host].tolist())
-            if index.device != self.images.device:
-                index = _host_to(host, self.images.device)
+                extents = tuple(extents[i] for i in torch.arange(len(self))[index.cpu()].tolist())
+            if index.device.type == "cpu" and self.images.device.type != "cpu":
+                index = _host_to(index, self.images.device)
         elif extents is not None:
             extents = extents[index]
         return _map_tensors(self, lambda t: t[index], extents=extents)
