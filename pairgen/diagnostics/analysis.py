@@ -32,7 +32,6 @@ from .decode import (
     Decoded,
     decode_bytes,
     decode_object,
-    fit,
 )
 from .inputs import Item, load_dataset_item
 from .pair_quality import RecipePairs, resolve_recipes
@@ -40,7 +39,7 @@ from .records import ImageRecord
 from .section import Measured
 
 #: Version of the per-image analysis; cached records of another version are rescanned.
-ANALYSIS_VERSION = 2
+ANALYSIS_VERSION = 3
 #: Files larger than this are not read (bad: "file too large").
 DEFAULT_MAX_FILE_BYTES = 1 << 31
 
@@ -91,8 +90,13 @@ class ScanSettings:
 
     @property
     def canvas_side(self) -> int:
-        """Longest side images are decoded at: the largest ``max_side`` of the recipes' samplers."""
+        """Longest side of the pair-quality canvas: the largest ``max_side`` of the recipes' samplers."""
         return max([self.side] + [s.max_side for _, s in self.samplers])
+
+    def canvas_for(self, key: str) -> int | None:
+        """The canvas side to decode image ``key`` at besides the analysis side, or None (not in
+        the pair sample, or no larger than the analysis image)."""
+        return self.canvas_side if self.canvas_side > self.side and self.measures_pairs(key) else None
 
     def measures_pairs(self, key: str) -> bool:
         """Whether the image ``key`` is in the pair-quality sample."""
@@ -144,7 +148,7 @@ def _load(item: Item, settings: ScanSettings, dataset) -> tuple[ImageRecord, _Lo
             decoded, digest, sidecar = _load_file(item, settings)
         else:
             image, record.label, sidecar = load_dataset_item(dataset, item.index)
-            decoded = decode_object(image, side=settings.canvas_side)
+            decoded = decode_object(image, side=settings.side, canvas_side=settings.canvas_for(item.key))
             if decoded.width * decoded.height > settings.max_pixels:
                 raise BadImage(f"decompression bomb: {decoded.width}x{decoded.height} exceeds max_pixels")
             digest = hashing.exact_hash(decoded.rgb.tobytes())
@@ -171,7 +175,8 @@ def _load_file(item: Item, settings: ScanSettings) -> tuple[Decoded, str, object
                 data = handle.read(settings.max_file_bytes + 1)
     except OSError as err:
         raise BadImage(f"cannot read: {err.strerror or err}") from None
-    decoded = decode_bytes(data, name=item.key, max_pixels=settings.max_pixels, side=settings.canvas_side)
+    decoded = decode_bytes(data, name=item.key, max_pixels=settings.max_pixels, side=settings.side,
+                           canvas_side=settings.canvas_for(item.key))
     return decoded, hashing.exact_hash(data), item.mask_path
 
 
@@ -180,7 +185,7 @@ def _measure(batch: list[_Loaded], settings: ScanSettings) -> None:
 
     measured = []
     for one in batch:
-        rgb = fit(one.decoded.rgb, settings.side)
+        rgb = one.decoded.rgb
         gray = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
         saliency = None if one.sidecar is None else _sidecar_map(one.sidecar)
         measured.append(Measured(one.record, one.decoded, rgb, gray, saliency))

@@ -54,6 +54,8 @@ class Decoded:
 
     Attributes:
         rgb: uint8 ``(h, w, 3)`` array, longest side at most the requested side.
+        canvas: the same image with its longest side at most the requested canvas side
+            (the samplers' canvas, for pair quality), or None when none was requested.
         format, width, height, mode, bit_depth: the source as stored.
         gray_source: the stored image has no colour channels.
         notes: conversions and oddities, in words.
@@ -67,17 +69,27 @@ class Decoded:
     bit_depth: int
     gray_source: bool
     notes: list[str] = field(default_factory=list)
+    canvas: np.ndarray | None = None
+
+    @property
+    def canvas_rgb(self) -> np.ndarray:
+        """The canvas-sized image where one was decoded, else the analysis image."""
+        return self.rgb if self.canvas is None else self.canvas
 
 
 def decode_bytes(data: bytes, name: str = "", max_pixels: int = DEFAULT_MAX_PIXELS,
-                 side: int = ANALYSIS_SIDE) -> Decoded:
+                 side: int = ANALYSIS_SIDE, canvas_side: int | None = None) -> Decoded:
     """Decode an encoded image file's bytes.
+
+    The analysis array never depends on ``canvas_side``: a JPEG is DCT-scaled for
+    ``side`` and, when a canvas is asked for, decoded a second time for it.
 
     Args:
         data: the file's content.
         name: the file name, used to check that the extension matches the content.
         max_pixels: width x height above which the image is a decompression bomb.
         side: longest side of the returned analysis array.
+        canvas_side: longest side of ``Decoded.canvas``; None: no canvas.
 
     Raises:
         BadImage: with the reason, for any file that is not a readable image.
@@ -105,25 +117,27 @@ def decode_bytes(data: bytes, name: str = "", max_pixels: int = DEFAULT_MAX_PIXE
         notes = _extension_notes(name, fmt)
         try:
             if bit_depth > 8 and fmt != "JPEG":
-                rgb = _high_depth_rgb(data, image, bit_depth, side)
+                full = _high_depth_rgb(data, image, bit_depth)
+                rgb, canvas = fit(full, side), None if canvas_side is None else fit(full, canvas_side)
                 notes.append(f"{bit_depth}-bit, scaled to 8 bits by its full range")
             else:
-                rgb = _eight_bit_rgb(image, side, notes)
+                rgb, canvas = _eight_bit_rgb(image, side, notes, canvas_side, data)
         except BadImage:
             raise
         except Exception as err:  # noqa: BLE001
             raise BadImage(_decode_reason(err)) from None
     notes.extend(_shape_notes(width, height))
     return Decoded(rgb=rgb, format=fmt, width=width, height=height, mode=mode, bit_depth=bit_depth,
-                   gray_source=mode in _GRAY_MODES, notes=notes)
+                   gray_source=mode in _GRAY_MODES, notes=notes, canvas=canvas)
 
 
-def decode_object(obj, side: int = ANALYSIS_SIDE) -> Decoded:
+def decode_object(obj, side: int = ANALYSIS_SIDE, canvas_side: int | None = None) -> Decoded:
     """Decode an in-memory image: a PIL image, a numpy array or a tensor.
 
     Arrays are ``(H, W)``, ``(H, W, C)`` or, when the first axis has 1, 3 or 4 entries
     and the last does not, ``(C, H, W)``. uint8 is used as is, uint16 is scaled by
-    65535, floats are taken to lie in [0, 1].
+    65535, floats are taken to lie in [0, 1]. ``side`` and ``canvas_side`` as in
+    :func:`decode_bytes` (nothing is DCT-scaled here: the object is already decoded).
     """
     if isinstance(obj, Image.Image):
         width, height = obj.size
@@ -131,9 +145,9 @@ def decode_object(obj, side: int = ANALYSIS_SIDE) -> Decoded:
             raise BadImage(f"zero-sized image ({width}x{height})")
         bit_depth = _MODE_BITS.get(obj.mode, 8)
         notes: list[str] = []
-        rgb = fit(_core_rgb(obj), side) if bit_depth > 8 else _eight_bit_rgb(obj, side, notes)
-        return Decoded(rgb, None, width, height, obj.mode, bit_depth, obj.mode in _GRAY_MODES,
-                       notes + _shape_notes(width, height))
+        full = _core_rgb(obj) if bit_depth > 8 else _eight_bit_rgb(obj, None, notes)[0]
+        return Decoded(fit(full, side), None, width, height, obj.mode, bit_depth, obj.mode in _GRAY_MODES,
+                       notes + _shape_notes(width, height), _fit_or_none(full, canvas_side))
     if hasattr(obj, "detach") and hasattr(obj, "cpu"):
         obj = obj.detach().cpu().numpy()
     array = np.asarray(obj)
@@ -151,14 +165,24 @@ def decode_object(obj, side: int = ANALYSIS_SIDE) -> Decoded:
     bit_depth = {1: 8, 2: 16}.get(array.dtype.itemsize, 32) if array.dtype.kind in "ui" else 32
     gray = array.ndim == 2 or array.shape[-1] == 1
     mode = ("L" if gray else "RGB") if bit_depth == 8 else f"{array.dtype}"
-    return Decoded(_array_rgb(array, side), None, width, height, mode, bit_depth, gray,
-                   _shape_notes(width, height))
+    full = _core_rgb(np.ascontiguousarray(array))
+    return Decoded(fit(full, side), None, width, height, mode, bit_depth, gray, _shape_notes(width, height),
+                   _fit_or_none(full, canvas_side))
 
 
-def _eight_bit_rgb(image: Image.Image, side: int, notes: list[str]) -> np.ndarray:
+def _fit_or_none(array: np.ndarray, side: int | None) -> np.ndarray | None:
+    return None if side is None else fit(array, side)
+
+
+def _eight_bit_rgb(image: Image.Image, side: int | None, notes: list[str], canvas_side: int | None = None,
+                   data: bytes | None = None) -> tuple[np.ndarray, np.ndarray | None]:
+    """(image at ``side``, image at ``canvas_side`` or None); ``side`` None: full size, no canvas.
+
+    A JPEG of a file (``data``) is DCT-scaled for each side: decoded at 1/2, 1/4 or 1/8 size."""
     mode = image.mode
-    if image.format == "JPEG":
-        image.draft(mode, (side, side))  # DCT scaling: decode at 1/2, 1/4 or 1/8 size
+    scaled = image.format == "JPEG" and side is not None and data is not None
+    if scaled:
+        image.draft(mode, (side, side))
     image.load()
     if mode == "CMYK":
         notes.append("CMYK converted to RGB")
@@ -168,11 +192,22 @@ def _eight_bit_rgb(image: Image.Image, side: int, notes: list[str]) -> np.ndarra
         notes.append("palette converted to RGB")
     elif mode == "1":
         notes.append("1-bit converted to 8-bit")
-    return fit(_core_rgb(image), side)
+    full = _core_rgb(image)
+    if side is None:
+        return full, None
+    rgb = fit(full, side)
+    if canvas_side is None:
+        return rgb, None
+    if not scaled:
+        return rgb, fit(full, canvas_side)
+    again = Image.open(io.BytesIO(data))
+    again.draft(again.mode, (canvas_side, canvas_side))
+    again.load()
+    return rgb, fit(_core_rgb(again), canvas_side)
 
 
-def _high_depth_rgb(data: bytes, image: Image.Image, bit_depth: int, side: int) -> np.ndarray:
-    """16-bit (or deeper) images, read at full depth by OpenCV or Pillow and scaled."""
+def _high_depth_rgb(data: bytes, image: Image.Image, bit_depth: int) -> np.ndarray:
+    """16-bit (or deeper) images at full size, read at full depth by OpenCV or Pillow and scaled to uint8 RGB."""
     array = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
     if array is not None and array.ndim == 3:
         code = cv2.COLOR_BGRA2RGBA if array.shape[2] == 4 else cv2.COLOR_BGR2RGB
@@ -182,12 +217,7 @@ def _high_depth_rgb(data: bytes, image: Image.Image, bit_depth: int, side: int) 
         array = np.asarray(image)
     if array.dtype.kind in "ui" and array.dtype.itemsize > 2:
         array = array.astype(np.float64) / (2.0 ** min(bit_depth, 32) - 1)
-    return _array_rgb(array, side)
-
-
-def _array_rgb(array: np.ndarray, side: int) -> np.ndarray:
-    """A 2-D/3-D array -> uint8 RGB as training's loader converts it, shrunk to ``side``."""
-    return fit(_core_rgb(np.ascontiguousarray(array)), side)
+    return _core_rgb(np.ascontiguousarray(array))
 
 
 def _core_rgb(image) -> np.ndarray:

@@ -276,7 +276,7 @@ class PairQualitySection(Section):
         seeds = seeds.reshape(len(batch), settings.pairs_per_image)
         sizes = [(one.decoded.width, one.decoded.height) for one in batch]
         for index, (name, pairs) in enumerate(settings.samplers):
-            measured = pairs([one.decoded.rgb for one in batch], [one.saliency for one in batch], sizes, seeds)
+            measured = pairs([one.decoded.canvas_rgb for one in batch], [one.saliency for one in batch], sizes, seeds)
             for one, (rate, iou, example) in zip(batch, measured):
                 one.record.pairs[name] = [rate, iou]
                 if index == 0 and example is not None:  # the chosen recipe's: the report draws them
@@ -352,7 +352,7 @@ def _advice(centricity: dict, pairs: dict, recipes: list[str], out: list) -> Non
     if share < OBJECT_CENTRIC_MAJORITY or (simclr is not None and simclr < LOW_SHARING):
         add(out, "recipe", "Random resized crops will often show different objects in the two views: use a "
              "saliency-constrained recipe (`cast`) or raise the minimum crop scale (e.g. 0.3-0.5) "
-             "(Purushwalkam & Gupta, NeurIPS 2020; Mishra et al., CAST, 2021).", because)
+             "(Purushwalkam & Gupta, NeurIPS 2020; Selvaraju et al., CAST, CVPR 2021).", because)
     else:
         add(out, "recipe", "The data is object-centric and random resized crops keep the object in most pairs: "
              "`simclr`-style crops suit it.", because)

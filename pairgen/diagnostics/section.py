@@ -34,7 +34,8 @@ class Measured:
 
     Attributes:
         record: the image's record, to fill.
-        decoded: the decoded image (``decode.Decoded``), longest side at most the sampler canvas's.
+        decoded: the decoded image (``decode.Decoded``): ``rgb`` the analysis image and, for the
+            images of the pair-quality sample, ``canvas`` the sampler canvas's.
         rgb: uint8 analysis image (longest side ``ScanSettings.side``).
         gray: its luma.
         saliency: a sidecar saliency map in [0, 1] (any resolution), or None.
