@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import torch
@@ -10,9 +11,9 @@ import torch
 from pairgen.params import ViewParams
 
 
-def _map_tensors(obj, fn):
-    """``obj`` with ``fn`` applied to its tensor fields and to the tensors of its list fields."""
-    changes = {}
+def _map_tensors(obj, fn, **changes):
+    """``obj`` with ``fn`` applied to its tensor fields and to the tensors of its list fields
+    (and the other ``changes``)."""
     for f in dataclasses.fields(obj):
         value = getattr(obj, f.name)
         if isinstance(value, torch.Tensor):
@@ -20,6 +21,20 @@ def _map_tensors(obj, fn):
         elif isinstance(value, list) and value and all(isinstance(v, torch.Tensor) for v in value):
             changes[f.name] = [fn(v) for v in value]
     return dataclasses.replace(obj, **changes)
+
+
+def device_index(rows: Sequence[int], device: torch.device | str) -> slice | torch.Tensor:
+    """Rows given as host ints, as an index for tensors on ``device`` that never waits for
+    the device: a slice when they are contiguous, else an int64 tensor copied from pinned
+    memory without blocking on CUDA."""
+    if list(rows) == list(range(rows[0], rows[0] + len(rows))):
+        return slice(rows[0], rows[0] + len(rows))
+    return _host_to(torch.tensor(rows, dtype=torch.int64), device)
+
+
+def _host_to(tensor: torch.Tensor, device: torch.device | str) -> torch.Tensor:
+    """A CPU tensor copied to ``device`` without blocking (from pinned memory on CUDA)."""
+    return tensor.pin_memory().to(device, non_blocking=True) if torch.device(device).type == "cuda" else tensor.to(device)
 
 
 def _shape(tensor: torch.Tensor) -> str:
@@ -43,8 +58,9 @@ class ImageBatch:
         sizes: ``(B, 2)`` int64 source ``(height, width)``.
         scales: ``(B, 2)`` float32 canvas pixels per source pixel, ``(y, x)``.
         saliency: optional ``(B, 1, H, W)`` float32 maps, >= 0, on the canvas.
-        saliency_given: optional ``(B,)`` bool, which items brought their own map
-            (the others' maps are zero until the sampler computes them).
+        saliency_given: optional ``(B,)`` bool, which items brought their own map when
+            only some did (the others' maps are zero until the sampler computes them);
+            ``None`` when all did (or ``saliency`` is ``None``).
         masks: optional ``(B, 1, H, W)`` uint8 object masks (0 = background) on the canvas.
         boxes: optional ``(B, M, 4)`` float32 object boxes, xyxy in source pixels.
         box_valid: optional ``(B, M)`` bool, which rows of ``boxes`` are real.
@@ -52,6 +68,9 @@ class ImageBatch:
         keypoint_valid: optional ``(B, K)`` bool, which rows of ``keypoints`` are real.
         labels, sources, index: optional ``(B,)`` int64 (``sources`` hashes strings).
         times: optional ``(B,)`` float64 time stamps of frames.
+        extents: each image's ``(height, width)`` on the canvas, as host ints (never moved
+            to a device), so that the device stage groups images by size without reading
+            the device; ``None`` when unknown (then read from ``sizes`` and ``scales``).
     """
 
     images: torch.Tensor
@@ -68,6 +87,12 @@ class ImageBatch:
     sources: torch.Tensor | None = None
     index: torch.Tensor | None = None
     times: torch.Tensor | None = None
+    extents: tuple[tuple[int, int], ...] | None = None
+
+    def __post_init__(self):
+        if self.extents is not None and len(self.extents) != self.images.shape[0]:
+            raise ValueError(f"extents must hold one (height, width) per image ({self.images.shape[0]}), "
+                             f"got {len(self.extents)}")
 
     def __len__(self) -> int:
         return self.images.shape[0]
@@ -85,20 +110,41 @@ class ImageBatch:
         return _map_tensors(self, lambda t: t.pin_memory())
 
     def rows(self, index: slice | torch.Tensor) -> "ImageBatch":
-        """The batch of the images ``index`` selects."""
-        return _map_tensors(self, lambda t: t[index])
+        """The batch of the images ``index`` selects (a slice, or an int64 or bool tensor).
+
+        A CPU index for a batch on a device is copied there without blocking; an index on
+        a device is read back to the host for :attr:`extents` (one sync: pass CPU indices).
+        Under ``torch.compile`` the rows carry no extents (their ints would specialise the
+        graph; rendering does not use them)."""
+        extents = None if torch.compiler.is_compiling() else self.extents  # traced renders need no host ints
+        if isinstance(index, torch.Tensor):
+            if extents is not None:
+                extents = tuple(extents[i] for i in torch.arange(len(self))[index.cpu()].tolist())
+            if index.device.type == "cpu" and self.images.device.type != "cpu":
+                index = _host_to(index, self.images.device)
+        elif extents is not None:
+            extents = extents[index]
+        return _map_tensors(self, lambda t: t[index], extents=extents)
+
+    def host_extents(self) -> tuple[tuple[int, int], ...]:
+        """Each image's ``(height, width)`` on the canvas, as host ints: :attr:`extents`, else
+        computed from ``sizes`` and ``scales`` (a host sync when those are on a device)."""
+        if self.extents is not None:
+            return self.extents
+        extent = (self.sizes.double() * self.scales.double()).round().long().clamp_min(1)
+        return tuple((h, w) for h, w in extent.tolist())
 
     def with_saliency(self, saliency: torch.Tensor) -> "ImageBatch":
         """The batch with ``saliency`` as the maps of the items that brought none."""
         if self.saliency is not None and self.saliency_given is not None:
             saliency = torch.where(self.saliency_given.view(-1, 1, 1, 1), self.saliency, saliency)
-        given = torch.ones(len(self), dtype=torch.bool, device=saliency.device)
-        return dataclasses.replace(self, saliency=saliency, saliency_given=given)
+        return dataclasses.replace(self, saliency=saliency, saliency_given=None)
 
     @property
     def needs_saliency(self) -> bool:
-        """Whether some item has no saliency map yet."""
-        return self.saliency is None or (self.saliency_given is not None and not bool(self.saliency_given.all()))
+        """Whether some item may have no saliency map yet (read from the fields' presence,
+        never from the device)."""
+        return self.saliency is None or self.saliency_given is not None
 
     def source_to_canvas(self, boxes: torch.Tensor) -> torch.Tensor:
         """Map ``(B, 4)`` (or ``(B, M, 4)``) xyxy boxes from source to canvas pixels."""

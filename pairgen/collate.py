@@ -8,6 +8,7 @@ batched.
 from __future__ import annotations
 
 import hashlib
+import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -94,6 +95,10 @@ def stable_id(value: Any) -> int:
 def collate_items(items: Sequence[Any], max_side: int) -> ImageBatch:
     """Collate dataset items into an :class:`ImageBatch`.
 
+    Items whose saliency map is empty (no positive value) are reported here, once per
+    batch with a warning, where the maps are still on the host; the device stage
+    only flags their crops (``fallback_used``), never reading the device to warn.
+
     Args:
         items: images, or mappings with ``"image"`` and optional ``"saliency"``
             (any resolution; resized bilinearly to the image), ``"mask"`` (resized by
@@ -111,7 +116,7 @@ def collate_items(items: Sequence[Any], max_side: int) -> ImageBatch:
     n = len(records)
     if n == 0:
         empty = torch.zeros((0, 3, 1, 1), dtype=torch.uint8)
-        return ImageBatch(empty, torch.zeros((0, 2), dtype=torch.int64), torch.ones((0, 2)))
+        return ImageBatch(empty, torch.zeros((0, 2), dtype=torch.int64), torch.ones((0, 2)), extents=())
     sizes, scales, canvases = [], [], []
     for record in records:
         image = record["image"]
@@ -131,11 +136,18 @@ def collate_items(items: Sequence[Any], max_side: int) -> ImageBatch:
         "images": torch.from_numpy(images),
         "sizes": torch.tensor(sizes, dtype=torch.int64),
         "scales": torch.tensor(scales, dtype=torch.float32),
+        "extents": tuple((int(c.shape[0]), int(c.shape[1])) for c in canvases),
     }
     shapes = [c.shape[:2] for c in canvases]
     if any("saliency" in r for r in records):
         fields["saliency"] = _stack_maps(records, "saliency", shapes, (height, width), None)
-        fields["saliency_given"] = torch.tensor(["saliency" in r for r in records])
+        given = np.array(["saliency" in r for r in records])
+        if not given.all():  # None: every item brought its map
+            fields["saliency_given"] = torch.from_numpy(given)
+        empty = int((given & ~(fields["saliency"].flatten(1).amax(1) > 0).numpy()).sum())
+        if empty:
+            warnings.warn(f"{empty} of the batch's {n} saliency maps are empty (zero, negative or NaN): those samples "
+                          "fall back to uniform crops (fallback_used)", stacklevel=2)
     if any("mask" in r for r in records):
         fields["masks"] = _stack_maps(records, "mask", shapes, (height, width), cv2.INTER_NEAREST).to(torch.uint8)
     for record in records:

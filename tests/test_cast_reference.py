@@ -105,8 +105,9 @@ def features(boxes: np.ndarray, fallback: np.ndarray, height: int, width: int) -
 
 def repeated(item, n):
     batch = collate_items([item], 10_000)
-    return dataclasses.replace(batch, **{f.name: getattr(batch, f.name).expand(n, *getattr(batch, f.name).shape[1:])
-                                         for f in dataclasses.fields(batch) if getattr(batch, f.name) is not None})
+    tensors = [f.name for f in dataclasses.fields(batch) if isinstance(getattr(batch, f.name), torch.Tensor)]
+    return dataclasses.replace(batch, extents=batch.extents * n,
+                               **{name: getattr(batch, name).expand(n, *getattr(batch, name).shape[1:]) for name in tensors})
 
 
 def object_mask() -> tuple[str, np.ndarray]:

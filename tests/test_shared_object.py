@@ -22,8 +22,9 @@ from pairgen.diagnostics.pair_quality import box_iou, pair_statistics
 
 def repeated(item, n):
     batch = collate_items([item], 10_000)
-    return dataclasses.replace(batch, **{f.name: getattr(batch, f.name).expand(n, *getattr(batch, f.name).shape[1:])
-                                         for f in dataclasses.fields(batch) if getattr(batch, f.name) is not None})
+    tensors = [f.name for f in dataclasses.fields(batch) if isinstance(getattr(batch, f.name), torch.Tensor)]
+    return dataclasses.replace(batch, extents=batch.extents * n,
+                               **{name: getattr(batch, name).expand(n, *getattr(batch, name).shape[1:]) for name in tensors})
 
 
 def shows(mask: np.ndarray, boxes) -> np.ndarray:
@@ -73,11 +74,9 @@ def test_fallbacks_are_flagged_and_hold_the_object(small_object, photos):
     crop = SharedObjectCrop(scale=(0.9, 1.0), min_object_in_crop=0.9, min_crop_of_object=1.0, attempts=1)
     image = photos["astronaut"][:48, :64]
     items = [dict(item, image=image), {"image": image, "saliency": np.zeros((48, 64), np.float32)}]
-    with pytest.warns(UserWarning, match="saliency maps are empty"):
-        import pairgen.crops.regions as regions
-
-        regions._warned = False
-        boxes, fallback = crop.sample(collate_items(items * 200, 10_000), torch.arange(400), [])
+    with pytest.warns(UserWarning, match="200 of the batch's 400 saliency maps are empty"):
+        batch = collate_items(items * 200, 10_000)
+    boxes, fallback = crop.sample(batch, torch.arange(400), [])
     assert fallback[1::2].all()  # no salient pixel: a plain random crop, flagged
     assert fallback[0::2].float().mean() > 0.5
     for box, flagged in zip(boxes[0::2].tolist(), fallback[0::2].tolist()):

@@ -14,14 +14,13 @@ it: the count is exact for boxes on cell boundaries (and for images of at most
 
 from __future__ import annotations
 
-import warnings
 import weakref
 from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 
-from pairgen.batch import ImageBatch
+from pairgen.batch import ImageBatch, device_index
 
 #: Cells per side of an image, at most (a 512-px image has 8-px cells).
 GRID = 64
@@ -88,13 +87,13 @@ class SalientRegions:
         return self.area / (self.scales[:, 0] * self.scales[:, 1])
 
 
-_warned = False
 _last: tuple = (None, None, None)  # (weak reference to the maps, threshold, regions)
 
 
 def image_extents(batch: ImageBatch) -> torch.Tensor:
-    """``(B, 2)`` int64 ``(height, width)`` of each image on the canvas (a function of the
-    image and the sampler's ``max_side`` only)."""
+    """``(B, 2)`` int64 ``(height, width)`` of each image on the canvas, on its device (a
+    function of the image and the sampler's ``max_side`` only; on the host:
+    :meth:`ImageBatch.host_extents`)."""
     device = batch.images.device
     return (batch.sizes.to(device).double() * batch.scales.to(device).double()).round().long().clamp_min(1)
 
@@ -103,9 +102,11 @@ def salient_regions(batch: ImageBatch, threshold: float = 0.5) -> SalientRegions
     """The salient region of each image: saliency at least ``threshold`` x its maximum.
 
     Maps that are missing, all zero, or (before collation) NaN or negative give an
-    empty region; samplers then fall back to uniform sampling and flag it. One
-    warning is issued per process. The last result is kept, so the views of one
-    batch share the work.
+    empty region; samplers then fall back to uniform sampling and flag it
+    (``fallback_used``). No warning here: it would read the device every batch
+    (collation warns of the items' empty maps, on the host). Images are grouped by
+    their host-side extents, so nothing here waits for the device. The last result is
+    kept, so the views of one batch share the work.
     """
     global _last
     reference, last_threshold, regions = _last
@@ -118,13 +119,14 @@ def salient_regions(batch: ImageBatch, threshold: float = 0.5) -> SalientRegions
 
 
 def _salient_regions(batch: ImageBatch, threshold: float) -> SalientRegions:
-    global _warned
     n, device = len(batch), batch.images.device
     canvas_h, canvas_w = batch.images.shape[-2:]
     extent = image_extents(batch)
     cell = ((extent.amax(1) + GRID - 1) // GRID).clamp_min(1)
-    cells = (extent + cell[:, None] - 1) // cell[:, None]
-    rows_n, cols_n = (int(v) for v in cells.amax(0).tolist()) if n and batch.saliency is not None else (1, 1)
+    host = batch.host_extents()  # the same extents and cells on the host, for shapes and groups
+    sides = [max(1, -(-max(h, w) // GRID)) for h, w in host]
+    rows_n = max((-(-h // side) for (h, _), side in zip(host, sides)), default=1) if batch.saliency is not None else 1
+    cols_n = max((-(-w // side) for (_, w), side in zip(host, sides)), default=1) if batch.saliency is not None else 1
     counts = torch.zeros((n, rows_n, cols_n), dtype=torch.float64, device=device)
     row_counts = torch.zeros((n, canvas_h), dtype=torch.float64, device=device)
     col_counts = torch.zeros((n, canvas_w), dtype=torch.float64, device=device)
@@ -134,18 +136,16 @@ def _salient_regions(batch: ImageBatch, threshold: float) -> SalientRegions:
         level = torch.where(peak > 0, threshold * peak, torch.inf)  # an all-zero map has no region
         region = (saliency >= level).float()  # padding is 0 < level: never salient
         row_counts, col_counts = region.sum(2).double(), region.sum(1).double()
-        for side in cell.unique().tolist():
-            rows = (cell == side).nonzero()[:, 0]
-            h, w = (int(v) for v in extent[rows].amax(0).tolist())
-            part = (region if len(rows) == n else region[rows])[:, None, :h, :w]
+        for side in sorted(set(sides)):
+            members = [i for i, s in enumerate(sides) if s == side]
+            h, w = max(host[i][0] for i in members), max(host[i][1] for i in members)
+            rows = device_index(members, device)
+            part = region[rows][:, None, :h, :w]
             pooled = F.avg_pool2d(part, side, ceil_mode=True, divisor_override=1) if side > 1 else part
             counts[rows, : pooled.shape[2], : pooled.shape[3]] = pooled[:, 0].double()
     table = F.pad(counts.cumsum(1).cumsum(2), (1, 0, 1, 0))
     area = row_counts.sum(1)
     empty = area < 1
-    if bool(empty.any()) and batch.saliency is not None and not _warned:
-        warnings.warn("some saliency maps are empty: those samples fall back to uniform crops (fallback_used)", stacklevel=3)
-        _warned = True
     scales = batch.scales.to(device).double()
     sizes = batch.sizes.to(device).double()
     mass = area.clamp_min(1)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from pairgen.batch import ImageBatch
+from pairgen.batch import ImageBatch, device_index
 from pairgen.saliency.builtin import DEFAULT_METHOD, builtin_saliency
 
 
@@ -15,17 +15,19 @@ def batch_saliency(batch: ImageBatch, method: str = DEFAULT_METHOD, size: int = 
     Each image's own region of the canvas (not the padding, which would fake a border)
     is resized to ``size x size`` (antialiased bilinear), all maps are computed in one
     batched call on the canvas's device, and each map is resized back onto its image's
-    region (bilinear). Images of one size are resized together; an image's map depends
-    only on the image, never on the canvas or the other images.
+    region (bilinear). Images of one size are resized together, grouped by the batch's
+    host-side extents (:meth:`ImageBatch.host_extents`: no read of the device); an
+    image's map depends only on the image, never on the canvas or the other images.
     """
     n, _, height, width = batch.images.shape
     device = batch.images.device
     out = torch.zeros((n, 1, height, width), device=device)
     if n == 0:
         return out
-    extents = (batch.sizes.to(device).double() * batch.scales.to(device).double()).round().long().clamp_min(1)
-    groups = [((h, w), (extents == torch.tensor([h, w], device=device)).all(1).nonzero()[:, 0])
-              for h, w in extents.unique(dim=0).tolist()]
+    by_extent: dict[tuple[int, int], list[int]] = {}
+    for i, extent in enumerate(batch.host_extents()):
+        by_extent.setdefault(extent, []).append(i)
+    groups = [(extent, device_index(rows, device)) for extent, rows in sorted(by_extent.items())]
     work = torch.empty((n, 3, size, size), dtype=torch.uint8 if device.type == "cpu" else torch.float32, device=device)
     for (h, w), rows in groups:
         images = batch.images[rows, :, :h, :w]
