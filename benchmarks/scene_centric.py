@@ -159,7 +159,7 @@ class PreloadedBatches:
     def __iter__(self):
         order = torch.randperm(len(self.dataset), generator=self.generator)
         for start in range(0, len(order) - self.batch_size + 1, self.batch_size):
-            yield self.batch.rows(order[start : start + self.batch_size].to(self.device))
+            yield self.batch.rows(order[start : start + self.batch_size])  # a host index: no sync
 
 
 def arm_items(saliency: str | None, data: dict) -> SceneItems:
