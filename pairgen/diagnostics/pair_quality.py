@@ -115,12 +115,20 @@ class RecipePairs:
         if batch.needs_saliency:
             batch = batch.with_saliency(sampler.saliency_maps(batch))
         seeds = torch.as_tensor(np.asarray(seeds), dtype=torch.int64)
+        n, pairs = seeds.shape
         with torch.no_grad():
-            drawn = []
-            for column in seeds.T:
-                params = sampler.sample(batch, column)
-                drawn.append(torch.stack([params[0].boxes, params[1].boxes], 1))
-        return torch.stack(drawn, 1).double(), batch
+            if sampler.recipe.needs_saliency:  # its crops read the maps: one column of pairs at a time
+                drawn = [sampler.sample(batch, column) for column in seeds.T]
+                boxes = torch.stack([torch.stack([p[0].boxes, p[1].boxes], 1) for p in drawn], 1)
+            else:
+                # Crops that read only each image's frame: every pair in one call, on the images'
+                # frames repeated per pair (no pixels, no maps: nothing large is copied). A view
+                # depends only on its item and seed, so the boxes are those of the loop above.
+                frames = dataclasses.replace(batch, images=batch.images[:, :0], saliency=None, saliency_given=None,
+                                             masks=None)
+                params = sampler.sample(frames.rows(torch.arange(n).repeat_interleave(pairs)), seeds.reshape(-1))
+                boxes = torch.stack([params[0].boxes, params[1].boxes], 1).reshape(n, pairs, 2, 4)
+        return boxes.double(), batch
 
     def __call__(self, images: list[np.ndarray], saliency: list, sizes: list[tuple[int, int]],
                  seeds: np.ndarray) -> list[tuple[float | None, float, list | None]]:
