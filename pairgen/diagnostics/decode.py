@@ -22,6 +22,7 @@ Example:
 from __future__ import annotations
 
 import io
+import math
 import os
 import warnings
 from dataclasses import dataclass, field
@@ -182,7 +183,7 @@ def _eight_bit_rgb(image: Image.Image, side: int | None, notes: list[str], canva
     mode = image.mode
     scaled = image.format == "JPEG" and side is not None and data is not None
     if scaled:
-        image.draft(mode, (side, side))
+        image.draft(mode, _draft_size(image.size, side))
     image.load()
     if mode == "CMYK":
         notes.append("CMYK converted to RGB")
@@ -201,9 +202,16 @@ def _eight_bit_rgb(image: Image.Image, side: int | None, notes: list[str], canva
     if not scaled:
         return rgb, fit(full, canvas_side)
     again = Image.open(io.BytesIO(data))
-    again.draft(again.mode, (canvas_side, canvas_side))
+    again.draft(again.mode, _draft_size(again.size, canvas_side))
     again.load()
     return rgb, fit(_core_rgb(again), canvas_side)
+
+
+def _draft_size(size: tuple[int, int], side: int) -> tuple[int, int]:
+    """The size to ask ``Image.draft`` for so that the longest side stays >= ``side``: draft keeps
+    *both* sides >= the request, so a square request would stop a 4:3 image at full size."""
+    scale = min(1.0, side / max(size))
+    return max(1, math.ceil(size[0] * scale)), max(1, math.ceil(size[1] * scale))
 
 
 def _high_depth_rgb(data: bytes, image: Image.Image, bit_depth: int) -> np.ndarray:
