@@ -208,10 +208,11 @@ def _eight_bit_rgb(image: Image.Image, side: int | None, notes: list[str], canva
 
 
 def _draft_size(size: tuple[int, int], side: int) -> tuple[int, int]:
-    """The size to ask ``Image.draft`` for so that the longest side stays >= ``side``: draft keeps
-    *both* sides >= the request, so a square request would stop a 4:3 image at full size."""
+    """The size to ask ``Image.draft`` for so that the longest side stays >= ``side``. Draft
+    reduces by ``min(width // w, height // h)`` for a request ``(w, h)``, so a square request
+    would stop a 4:3 image at full size; the image's own aspect, rounded down, does not."""
     scale = min(1.0, side / max(size))
-    return max(1, math.ceil(size[0] * scale)), max(1, math.ceil(size[1] * scale))
+    return max(1, math.floor(size[0] * scale)), max(1, math.floor(size[1] * scale))
 
 
 def _high_depth_rgb(data: bytes, image: Image.Image, bit_depth: int) -> np.ndarray:
