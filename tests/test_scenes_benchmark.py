@@ -7,6 +7,7 @@ import json
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from pairgen import load_recipe
@@ -99,3 +100,20 @@ def test_same_seed_same_accuracies(bench, tmp_path, path):
     assert runs[0]["recipes"] == runs[1]["recipes"]
     assert runs[0]["references"] == runs[1]["references"]
     assert runs[0]["settings"]["knn"] == runs[1]["settings"]["knn"]
+
+
+def test_shortcut_probe_replays_each_scenes_background_photo():
+    # benchmarks/scene_shortcut.py names each scene's background photo by replaying the scene's
+    # content stream: check it against scenes rendered on photos of one grey level each.
+    spec = importlib.util.spec_from_file_location("scene_shortcut", REPO / "benchmarks" / "scene_shortcut.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    from pairgen.scenes import render_scene
+
+    photos = [np.full((80, 80, 3), 5 * k, np.uint8) for k in range(30)]
+    obj = np.zeros((28, 28), np.uint8)
+    obj[10:18, 10:18] = 200
+    expected = module.background_index(40, len(photos))
+    corners = [int(render_scene(obj, photos, (0, 0, i), control=True)[0][0, 0, 0]) // 5 for i in range(40)]
+    assert corners == expected.tolist()
+    assert len(set(corners)) > 10
