@@ -96,7 +96,7 @@ def diagnose(data, out: str | os.PathLike = "report", recipe="simclr", batch_siz
     shard = parse_shard(shard) if isinstance(shard, str) else (shard or (0, 1))
     workers = default_workers() if workers is None else workers
     source = open_source(data, mask_dir=mask_dir)
-    if len(source) == 0:
+    if next(iter(source.items()), None) is None:  # the first entry is enough: no second walk of the tree
         raise ValueError(f"no images found in {str(data)!r}")
     labels = read_centricity_labels(centricity_labels) if centricity_labels is not None else None
     cue = None
