@@ -125,8 +125,8 @@ def _salient_regions(batch: ImageBatch, threshold: float) -> SalientRegions:
     cell = ((extent.amax(1) + GRID - 1) // GRID).clamp_min(1)
     host = batch.host_extents()  # the same extents and cells on the host, for shapes and groups
     sides = [max(1, -(-max(h, w) // GRID)) for h, w in host]
-    rows_n = max((-(-h // side) for (h, _), side in zip(host, sides)), default=1) if batch.saliency is not None else 1
-    cols_n = max((-(-w // side) for (_, w), side in zip(host, sides)), default=1) if batch.saliency is not None else 1
+    cells = [(-(-h // side), -(-w // side)) for (h, w), side in zip(host, sides)]  # each image's grid
+    rows_n, cols_n = (max(c[0] for c in cells), max(c[1] for c in cells)) if cells and batch.saliency is not None else (1, 1)
     counts = torch.zeros((n, rows_n, cols_n), dtype=torch.float64, device=device)
     row_counts = torch.zeros((n, canvas_h), dtype=torch.float64, device=device)
     col_counts = torch.zeros((n, canvas_w), dtype=torch.float64, device=device)
