@@ -121,8 +121,12 @@ def decode_bytes(data: bytes, name: str = "", max_pixels: int = DEFAULT_MAX_PIXE
                 full = _high_depth_rgb(data, image, bit_depth)
                 rgb, canvas = fit(full, side), None if canvas_side is None else fit(full, canvas_side)
                 notes.append(f"{bit_depth}-bit, scaled to 8 bits by its full range")
-            else:
-                rgb, canvas = _eight_bit_rgb(image, side, notes, canvas_side, data)
+            else:  # a JPEG is DCT-scaled for each side it is decoded for
+                jpeg = fmt == "JPEG"
+                full = _eight_bit_rgb(image, notes, draft=side)
+                rgb, canvas = fit(full, side), None
+                if canvas_side is not None:
+                    canvas = fit(_eight_bit_rgb(Image.open(io.BytesIO(data)), [], draft=canvas_side) if jpeg else full, canvas_side)
         except BadImage:
             raise
         except Exception as err:  # noqa: BLE001
@@ -146,7 +150,7 @@ def decode_object(obj, side: int = ANALYSIS_SIDE, canvas_side: int | None = None
             raise BadImage(f"zero-sized image ({width}x{height})")
         bit_depth = _MODE_BITS.get(obj.mode, 8)
         notes: list[str] = []
-        full = _core_rgb(obj) if bit_depth > 8 else _eight_bit_rgb(obj, None, notes)[0]
+        full = _core_rgb(obj) if bit_depth > 8 else _eight_bit_rgb(obj, notes)
         return Decoded(fit(full, side), None, width, height, obj.mode, bit_depth, obj.mode in _GRAY_MODES,
                        notes + _shape_notes(width, height), _fit_or_none(full, canvas_side))
     if hasattr(obj, "detach") and hasattr(obj, "cpu"):
@@ -175,15 +179,12 @@ def _fit_or_none(array: np.ndarray, side: int | None) -> np.ndarray | None:
     return None if side is None else fit(array, side)
 
 
-def _eight_bit_rgb(image: Image.Image, side: int | None, notes: list[str], canvas_side: int | None = None,
-                   data: bytes | None = None) -> tuple[np.ndarray, np.ndarray | None]:
-    """(image at ``side``, image at ``canvas_side`` or None); ``side`` None: full size, no canvas.
-
-    A JPEG of a file (``data``) is DCT-scaled for each side: decoded at 1/2, 1/4 or 1/8 size."""
+def _eight_bit_rgb(image: Image.Image, notes: list[str], draft: int | None = None) -> np.ndarray:
+    """uint8 RGB of an 8-bit Pillow image; with ``draft``, a JPEG is decoded at 1/2, 1/4 or 1/8
+    size (DCT scaling) as long as its longest side stays >= ``draft``."""
     mode = image.mode
-    scaled = image.format == "JPEG" and side is not None and data is not None
-    if scaled:
-        image.draft(mode, _draft_size(image.size, side))
+    if draft is not None and image.format == "JPEG":
+        image.draft(mode, _draft_size(image.size, draft))
     image.load()
     if mode == "CMYK":
         notes.append("CMYK converted to RGB")
@@ -193,18 +194,7 @@ def _eight_bit_rgb(image: Image.Image, side: int | None, notes: list[str], canva
         notes.append("palette converted to RGB")
     elif mode == "1":
         notes.append("1-bit converted to 8-bit")
-    full = _core_rgb(image)
-    if side is None:
-        return full, None
-    rgb = fit(full, side)
-    if canvas_side is None:
-        return rgb, None
-    if not scaled:
-        return rgb, fit(full, canvas_side)
-    again = Image.open(io.BytesIO(data))
-    again.draft(again.mode, _draft_size(again.size, canvas_side))
-    again.load()
-    return rgb, fit(_core_rgb(again), canvas_side)
+    return _core_rgb(image)
 
 
 def _draft_size(size: tuple[int, int], side: int) -> tuple[int, int]:
