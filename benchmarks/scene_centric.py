@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import dataclasses
 import json
 import math
 import multiprocessing
@@ -70,6 +71,10 @@ from pairgen.scenes import (
 )
 
 SETS = ("cluttered", "control")
+#: The papers' protocol: pretrain on the scene-centric set, probe on object-centric images (CAST
+#: and Purushwalkam & Gupta pretrain on COCO and evaluate on ImageNet): encoders trained on the
+#: cluttered scenes, probed on the control scenes (the same objects, centred and large).
+TRANSFER = "cluttered_to_control"
 
 #: Each arm: (crop source, saliency source, loss). Crop source: "simclr" keeps simclr's crop,
 #: else the named recipe's crop replaces it; "stock:NAME" is the recipe NAME as it is.
@@ -99,7 +104,29 @@ CONFIGS = {
     # Seconds, for the tests.
     "smoke": dict(arms=tuple(ARMS), seeds=1, train=128, test=64, steps=9, batch=32, workers=0, threads=1, jobs=1, preload=False, device="cpu", backend="batched"),
 }
+#: The scenes' statistics (docs/scene_centric.md says why).
+SCENES = SceneSettings()
 VIEW_SIZE, WIDTH, LR, TEMPERATURE, TAU_PLUS = 32, 16, 3e-3, 0.2, 0.1
+
+
+def scene_settings(changes: list[str]) -> SceneSettings:
+    """:data:`SCENES` with ``FIELD=VALUE`` changes (a range as ``LOW,HIGH``).
+
+    Raises:
+        ValueError: naming the unknown field or the malformed value.
+    """
+    fields = vars(SCENES)
+    values = {}
+    for change in changes:
+        key, _, text = change.partition("=")
+        if key not in fields:
+            raise ValueError(f"--scene: unknown field {key!r} (one of {', '.join(fields)})")
+        kind = type(fields[key])
+        try:
+            values[key] = tuple(float(x) for x in text.split(",")) if kind is tuple else kind(text)
+        except ValueError:
+            raise ValueError(f"--scene {key}: cannot read {text!r} as {kind.__name__}") from None
+    return dataclasses.replace(SCENES, **values)
 
 
 def arm_recipe(arm: str, size: int = VIEW_SIZE) -> dict | None:
@@ -249,7 +276,7 @@ def evaluate(model: nn.Module, data: dict) -> tuple[float, float]:
 
 def scene_data(config: dict, control: bool, fake: bool, builtin: bool) -> dict:
     """Training scenes, their saliency maps, and the probe's inputs for one set."""
-    settings = SceneSettings()
+    settings = config.get("scenes", SCENES)
     if fake:  # the smoke run without Fashion-MNIST: skimage blobs as objects (test_scenes builds the same)
         from pairgen.scenes import background_photos
 
@@ -335,19 +362,24 @@ def init_job(state: dict) -> None:
     torch.set_num_threads(state["config"]["threads"])
 
 
-def run_job(job: tuple[str, str, int]) -> tuple[float, float, float]:
-    """Train (or not, for ``random_init``) and evaluate one (row, set, seed); (probe, kNN, seconds)."""
+def run_job(job: tuple[str, str, int]) -> dict[str, tuple[float, float]]:
+    """Train (or not, for ``random_init``) and evaluate one (row, set, seed): ``{set: (probe, kNN)}``
+    for its set (and :data:`TRANSFER` for a cluttered encoder when the control is loaded), and
+    ``"seconds"``."""
     row, name, seed = job
-    data, config, timer = _STATE["data"][name], _STATE["config"], time.perf_counter()
+    data, config, timer = _STATE["data"], _STATE["config"], time.perf_counter()
     if row == "random_init":
         torch.manual_seed(seed)
         model = SmallResNet(WIDTH, stem_stride=2)
     else:
-        model = train_encoder(row, data, seed, config)
-    accuracy, neighbours = evaluate(model, data)
-    print(f"{row:22s} {name:9s} seed {seed}: probe {accuracy:.4f} kNN {neighbours:.4f} "
-          f"({time.perf_counter() - timer:.0f} s, at {time.perf_counter() - _STATE['start']:.0f} s)", flush=True)
-    return round(accuracy, 4), round(neighbours, 4), round(time.perf_counter() - timer, 1)
+        model = train_encoder(row, data[name], seed, config)
+    scores = {name: evaluate(model, data[name])}
+    if name == "cluttered" and "control" in data:
+        scores[TRANSFER] = evaluate(model, data["control"])
+    scores = {key: (round(a, 4), round(k, 4)) for key, (a, k) in scores.items()}
+    print(f"{row:22s} {name:9s} seed {seed}: " + ", ".join(f"{key} probe {a:.4f} kNN {k:.4f}" for key, (a, k) in scores.items())
+          + f" ({time.perf_counter() - timer:.0f} s, at {time.perf_counter() - _STATE['start']:.0f} s)", flush=True)
+    return {**scores, "seconds": round(time.perf_counter() - timer, 1)}
 
 
 COLOURS = {"view 1": (230, 60, 40), "view 2": (40, 120, 240), "object": (255, 255, 255)}
@@ -394,18 +426,21 @@ def plot_results(result: dict, out: Path) -> Path:
     import matplotlib.pyplot as plt
 
     arms = list(result["recipes"])
-    figure, axes = plt.subplots(1, 2, figsize=(9, 3.4), sharey=True)
-    for axis, name in zip(axes, SETS):
+    columns = [name for name in (*SETS, TRANSFER) if name in next(iter(result["recipes"].values()))]
+    titles = {TRANSFER: "trained on cluttered, probed on control"}
+    figure, axes = plt.subplots(1, len(columns), figsize=(4.5 * len(columns), 3.4), sharey=True, squeeze=False)
+    axes = axes[0]
+    for axis, name in zip(axes, columns):
         for row, colour in (("random_init", "0.6"), ("supervised", "tab:green")):
             values = np.array(result["references"].get(row, {}).get(name, []))
             if len(values):
                 axis.axhspan(values.mean() - values.std(), values.mean() + values.std(), color=colour, alpha=0.3, lw=0)
                 axis.axhline(values.mean(), color=colour, lw=1.5, label=row)
-        means = [np.mean(result["recipes"][arm][name]) if result["recipes"][arm][name] else np.nan for arm in arms]
-        stds = [np.std(result["recipes"][arm][name]) if result["recipes"][arm][name] else 0 for arm in arms]
+        means = [np.mean(result["recipes"][arm][name]) if result["recipes"][arm].get(name) else np.nan for arm in arms]
+        stds = [np.std(result["recipes"][arm][name]) if result["recipes"][arm].get(name) else 0 for arm in arms]
         axis.bar(range(len(arms)), means, yerr=stds, capsize=3, color="tab:blue", alpha=0.8)
         axis.set_xticks(range(len(arms)), arms, rotation=35, ha="right", fontsize=8)
-        axis.set_title(name)
+        axis.set_title(titles.get(name, name), fontsize=10)
         axis.grid(axis="y", alpha=0.3)
     axes[0].set_ylabel("linear probe accuracy")
     axes[0].legend(fontsize=8, loc="upper left")
@@ -417,19 +452,20 @@ def plot_results(result: dict, out: Path) -> Path:
 
 
 def markdown_table(result: dict) -> str:
-    """The result as a Markdown table: probe and kNN accuracy (mean +- std over seeds) per set,
-    and each arm's object-sharing rate on the cluttered set."""
+    """The result as a Markdown table: probe and kNN accuracy (mean +- std over seeds) per set
+    (and trained on cluttered, probed on control), and each arm's object-sharing rate on the
+    cluttered set."""
     settings = result["settings"]
     fmt = lambda v: f"{np.mean(v):.3f} +- {np.std(v):.3f}" if v else "-"
-    lines = ["| row | cluttered probe | control probe | cluttered kNN | control kNN | pairs sharing the object (cluttered) |",
-             "|---|---|---|---|---|---|"]
+    lines = ["| row | cluttered probe | control probe | cluttered -> control probe | cluttered kNN | control kNN "
+             "| cluttered -> control kNN | pairs sharing the object (cluttered) |", "|---|---|---|---|---|---|---|---|"]
     rows = {**{f"*{k}*": v for k, v in result["references"].items()}, **result["recipes"]}
     for row, values in rows.items():
         name = row.strip("*")
         knn = settings.get("knn", {}).get(name, {})
         sharing = settings.get("object_sharing_rate", {}).get(name, {}).get("cluttered")
-        lines.append(f"| {row} | {fmt(values.get('cluttered'))} | {fmt(values.get('control'))} | "
-                     f"{fmt(knn.get('cluttered'))} | {fmt(knn.get('control'))} | "
+        lines.append(f"| {row} | {fmt(values.get('cluttered'))} | {fmt(values.get('control'))} | {fmt(values.get(TRANSFER))} | "
+                     f"{fmt(knn.get('cluttered'))} | {fmt(knn.get('control'))} | {fmt(knn.get(TRANSFER))} | "
                      f"{'-' if sharing is None else f'{sharing:.0%}'} |")
     return "\n".join(lines)
 
@@ -446,6 +482,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sets", nargs="+", choices=SETS, default=list(SETS))
     parser.add_argument("--no-references", action="store_true", help="skip the random_init and supervised rows")
     parser.add_argument("--no-diagnose", action="store_true")
+    parser.add_argument("--scene", action="append", default=[], metavar="FIELD=VALUE",
+                        help="change one of the scenes' statistics (pairgen.scenes.SceneSettings), e.g. other_objects=0")
     parser.add_argument("--fake-objects", action="store_true", help="random blobs instead of Fashion-MNIST (smoke tests)")
     parser.add_argument("--fashion-mnist", type=Path, default=FASHION_MNIST, help="folder of the Fashion-MNIST idx files")
     parser.add_argument("--opencv-photos", type=Path, default=OPENCV_PHOTOS, help="folder of the opencv-doc photos")
@@ -469,6 +507,10 @@ def main(argv: list[str] | None = None) -> int:
             config[key] = tuple(getattr(args, key)) if key == "arms" else getattr(args, key)
     config["preload"] = config["preload"] or args.preload
     config.update(roots)
+    try:
+        config["scenes"] = scene_settings(args.scene)
+    except ValueError as error:
+        parser.error(str(error))
     epochs = max(1, config["steps"] * config["batch"] // config["train"])
     config["refresh_warmup"], config["refresh_every"] = max(1, epochs * 2 // 5), max(1, epochs // 5)
     if config["device"] == "cuda" and not torch.cuda.is_available():
@@ -500,12 +542,14 @@ def main(argv: list[str] | None = None) -> int:
     else:
         init_job(state)
         done = [run_job(job) for job in jobs]
-    probe = {row: {name: [] for name in args.sets} for row in rows}
-    knn, seconds = copy.deepcopy(probe), copy.deepcopy(probe)
-    for (row, name, _), (accuracy, neighbours, wall) in zip(jobs, done):
-        probe[row][name].append(accuracy)
-        knn[row][name].append(neighbours)
-        seconds[row][name].append(wall)
+    columns = [*args.sets, *([TRANSFER] if set(SETS) <= set(args.sets) else [])]
+    probe = {row: {name: [] for name in columns} for row in rows}
+    knn, seconds = copy.deepcopy(probe), {row: {name: [] for name in args.sets} for row in rows}
+    for (row, name, _), scores in zip(jobs, done):
+        seconds[row][name].append(scores.pop("seconds"))
+        for key, (accuracy, neighbours) in scores.items():
+            probe[row][key].append(accuracy)
+            knn[row][key].append(neighbours)
     sharing = {arm: {name: object_sharing_rate(arm, d) for name, d in data.items()} for arm in arms}
     verdicts = {} if args.no_diagnose else diagnose_verdicts(data, min(400, config["train"]))
     result = {
@@ -513,9 +557,9 @@ def main(argv: list[str] | None = None) -> int:
         "references": {row: probe[row] for row in ("random_init", "supervised") if row in probe},
         "diagnose": {name: v["verdict"] for name, v in verdicts.items()},
         "settings": {
-            **{k: v for k, v in config.items() if k != "arms"}, "arms": arms, "smoke": args.smoke,
+            **{k: v for k, v in config.items() if k not in ("arms", "scenes")}, "arms": arms, "smoke": args.smoke,
             "view_size": VIEW_SIZE, "width": WIDTH, "lr": LR, "temperature": TEMPERATURE, "tau_plus": TAU_PLUS,
-            "scenes": {k: list(v) if isinstance(v, tuple) else v for k, v in vars(SceneSettings()).items()},
+            "scenes": {k: list(v) if isinstance(v, tuple) else v for k, v in vars(config["scenes"]).items()},
             "knn": knn, "object_sharing_rate": sharing, "diagnose_details": verdicts, "seconds_per_job": seconds,
             "total_seconds": round(time.perf_counter() - start, 1), "torch_threads": torch.get_num_threads(),
             "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs visible",

@@ -76,6 +76,8 @@ class SceneSettings:
         control_fraction: the object's side in the control, centred.
         distractors: number of distractor blobs per cluttered scene.
         distractor_fraction: range of a distractor's diameter, as a fraction of the side.
+        background_pool: how many photos of the split's pool the backgrounds are cut from (0:
+            all; the first ones by name); distractor textures always come from the whole pool.
         background_contrast: the backgrounds' contrast around their mean (1 = the photo's).
         threshold: Fashion-MNIST grey level (0-255) above which a pixel belongs to the object.
     """
@@ -85,6 +87,7 @@ class SceneSettings:
     control_fraction: float = 0.85
     distractors: int = 3
     distractor_fraction: tuple[float, float] = (0.2, 0.35)
+    background_pool: int = 3
     background_contrast: float = 0.7
     threshold: int = 40
 
@@ -97,8 +100,9 @@ class SceneSettings:
                 raise ValueError(f"{name} must satisfy 0 < low <= high <= 1, got {(low, high)}")
         if not 0.0 < self.control_fraction <= 1.0:
             raise ValueError(f"control_fraction must be in (0, 1], got {self.control_fraction}")
-        if self.distractors < 0:
-            raise ValueError(f"distractors must be >= 0, got {self.distractors}")
+        for name in ("distractors", "background_pool"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
         if not 0.0 <= self.background_contrast <= 1.0:
             raise ValueError(f"background_contrast must be in [0, 1], got {self.background_contrast}")
         if not 0 <= self.threshold < 255:
@@ -206,7 +210,8 @@ def render_scene(
     content = np.random.default_rng([*seed, 0])
     tint = _tint(content)
     flip = content.random() < 0.5
-    background = _photo_crop(backgrounds[int(content.integers(len(backgrounds)))], size, content, 0.3).astype(np.float32)
+    pool = backgrounds[: settings.background_pool] if settings.background_pool else backgrounds
+    background = _photo_crop(pool[int(content.integers(len(pool)))], size, content, 0.3).astype(np.float32)
     mean = background.mean(axis=(0, 1), keepdims=True)
     image = mean + settings.background_contrast * (background - mean)
 

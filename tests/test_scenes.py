@@ -130,6 +130,22 @@ def test_control_is_centred_large_and_without_distractors(pools):
     assert np.array_equal(same_control.images, control.images)
 
 
+def test_background_pool_limits_the_backgrounds_not_the_distractors():
+    # photos of one grey level each: a pixel's level says which photo it came from
+    photos = [np.full((80, 80, 3), 5 * k, np.uint8) for k in range(30)]
+    obj = np.zeros((28, 28), np.uint8)  # no object pixels: only background and distractors
+    for pool, expected in ((1, {0}), (3, {0, 1, 2}), (0, set(range(30)))):
+        settings = SceneSettings(background_pool=pool)
+        backgrounds = {int(render_scene(obj, photos, (0, 0, i), control=True, settings=settings)[0][0, 0, 0]) // 5
+                       for i in range(90)}
+        assert backgrounds <= expected and len(backgrounds) >= min(len(expected), 20)
+    cluttered = [render_scene(obj, photos, (0, 0, i), settings=SceneSettings(background_pool=1))[0] for i in range(20)]
+    levels = {int(v) // 5 for image in cluttered for v in np.unique(image)}
+    assert len(levels) > 10  # the distractors' textures still come from the whole pool
+    with pytest.raises(ValueError, match="background_pool"):
+        SceneSettings(background_pool=-1)
+
+
 def test_settings_and_inputs_are_checked(pools):
     objects, labels = fake_objects()
     with pytest.raises(ValueError, match="object_fraction"):
@@ -184,3 +200,9 @@ def test_fashion_mnist_scenes_and_the_command(tmp_path, capsys):
     assert np.array_equal(np.asarray(second["image"]), control.images[int(folder.files[0].stem)])
     with pytest.raises(SystemExit, match="--n"):
         cli_main(["scenes", str(tmp_path / "c"), "--n", "0"])
+    with pytest.raises(SystemExit, match="background_pool"):
+        cli_main(["scenes", str(tmp_path / "c"), "--background-pool", "-1"])
+    assert cli_main(["scenes", str(tmp_path / "d"), "--split", "test", "--n", "20", "--background-pool", "0"]) == 0
+    everywhere = make_scenes("test", 20, seed=0, settings=SceneSettings(background_pool=0))
+    third = SceneFolder(tmp_path / "d")[0]
+    assert np.array_equal(np.asarray(third["image"]), everywhere.images[int(folder.files[0].stem)])

@@ -78,9 +78,13 @@ def test_smoke_run_writes_the_result_schema(bench, tmp_path):
     assert set(result["recipes"]) == expected
     assert set(result["references"]) == {"random_init", "supervised"}
     for row in [*result["recipes"].values(), *result["references"].values()]:
-        assert set(row) == {"cluttered", "control"}
+        assert set(row) == {"cluttered", "control", bench.TRANSFER}
         for accuracies in row.values():
             assert len(accuracies) == 1 and all(0.0 <= a <= 1.0 for a in accuracies)
+    # the transfer column probes the cluttered encoder on the control scenes: an untrained encoder
+    # (the same weights for both sets at one seed) scores there what it scores on the control
+    untrained = result["references"]["random_init"]
+    assert untrained[bench.TRANSFER] == untrained["control"]
     assert set(result["diagnose"]) == {"cluttered", "control"}
     assert all(v in ("object-centric", "scene-centric") for v in result["diagnose"].values())
     assert result["settings"]["smoke"] is True
@@ -114,6 +118,7 @@ def test_shortcut_probe_replays_each_scenes_background_photo():
     obj = np.zeros((28, 28), np.uint8)
     obj[10:18, 10:18] = 200
     expected = module.background_index(40, len(photos))
-    corners = [int(render_scene(obj, photos, (0, 0, i), control=True)[0][0, 0, 0]) // 5 for i in range(40)]
+    corners = [int(render_scene(obj, photos, (0, 0, i), control=True, settings=module.SCENES)[0][0, 0, 0]) // 5
+               for i in range(40)]
     assert corners == expected.tolist()
     assert len(set(corners)) > 10

@@ -21,6 +21,9 @@ def register(subparsers) -> None:
     parser.add_argument("--n", type=int, default=6000, help="number of scenes (default: 6000)")
     parser.add_argument("--seed", type=int, default=0, help="seed (default: 0)")
     parser.add_argument("--size", type=int, default=SceneSettings.size, help=f"image side (default: {SceneSettings.size})")
+    parser.add_argument("--background-pool", type=int, default=SceneSettings.background_pool,
+                        help="photos the backgrounds are cut from, the split's first ones by name; 0: all "
+                        f"(default: {SceneSettings.background_pool})")
     parser.add_argument("--fashion-mnist", default=str(FASHION_MNIST), help="folder with the Fashion-MNIST idx files")
     parser.set_defaults(func=run)
 
@@ -31,7 +34,7 @@ def run(args) -> int:
     if args.seed < 0:
         raise SystemExit("pairgen scenes: --seed must be >= 0")
     try:
-        settings = SceneSettings(size=args.size)
+        settings = SceneSettings(size=args.size, background_pool=args.background_pool)
         scenes = make_scenes(args.split, args.n, seed=args.seed, control=args.control, settings=settings,
                              fashion_root=args.fashion_mnist)
     except (FileNotFoundError, ValueError) as error:
