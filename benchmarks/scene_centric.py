@@ -27,6 +27,7 @@ Usage, from the repository root::
     python benchmarks/scene_centric.py                  # CPU: 4 main arms, 3 seeds (< 60 min, 2 idle cores)
     python benchmarks/scene_centric.py --seeds 1        # the reduced run
     python benchmarks/scene_centric.py --smoke          # seconds, for the tests
+    python benchmarks/scene_centric.py --scene background_pool=0   # the scenes' first design
     bash benchmarks/scene_gpu.sh                        # GPU: all arms, 5 seeds, 10x steps
 """
 
@@ -483,7 +484,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-references", action="store_true", help="skip the random_init and supervised rows")
     parser.add_argument("--no-diagnose", action="store_true")
     parser.add_argument("--scene", action="append", default=[], metavar="FIELD=VALUE",
-                        help="change one of the scenes' statistics (pairgen.scenes.SceneSettings), e.g. other_objects=0")
+                        help="change one of the scenes' statistics (pairgen.scenes.SceneSettings), e.g. background_pool=0")
     parser.add_argument("--fake-objects", action="store_true", help="random blobs instead of Fashion-MNIST (smoke tests)")
     parser.add_argument("--fashion-mnist", type=Path, default=FASHION_MNIST, help="folder of the Fashion-MNIST idx files")
     parser.add_argument("--opencv-photos", type=Path, default=OPENCV_PHOTOS, help="folder of the opencv-doc photos")

@@ -1,9 +1,10 @@
 """Scene-centric images made offline from real data, with their true object masks and boxes.
 
 Each scene pastes one labelled Fashion-MNIST object (Xiao et al., 2017), tinted, onto a
-crop of a real photo (scikit-image's samples and Debian's ``opencv-doc`` photos), among
-distractor blobs textured with other photos: the setting where random crops make false
-positive pairs (Selvaraju et al., "CASTing Your Model", CVPR 2021; Purushwalkam & Gupta,
+crop of a real photo (scikit-image's samples and Debian's ``opencv-doc`` photos; by default
+one of the split's first three, so that the background tells few scenes apart), among
+distractor blobs textured with crops of every photo of the pool: the setting where random
+crops make false positive pairs (Selvaraju et al., "CASTing Your Model", CVPR 2021; Purushwalkam & Gupta,
 "Demystifying Contrastive Self-Supervised Learning", NeurIPS 2020). The ``control`` variant
 keeps each scene's object, tint and background but centres the object, makes it large and
 drops the distractors: an object-centric set with the same content. Training and test
