@@ -19,8 +19,9 @@ and large) with the photometric pipeline of the ``simclr`` recipe; only the reci
 
 Each encoder is judged by a linear probe (and a kNN classifier) on the object labels: fitted
 on the training scenes, scored on held-apart test scenes (other photos, Fashion-MNIST's test
-split). Calibration rows: the untrained encoder (``random_init``) and the encoder trained
-with labels for the same budget (``supervised``). ``pairgen diagnose`` runs on both sets.
+split); encoders trained on the cluttered scenes are also probed on the control scenes
+(:data:`TRANSFER`). Calibration rows: the untrained encoder (``random_init``) and the encoder
+trained with labels for the same budget (``supervised``). ``pairgen diagnose`` runs on both sets.
 
 Usage, from the repository root::
 
@@ -72,9 +73,10 @@ from pairgen.scenes import (
 )
 
 SETS = ("cluttered", "control")
-#: The papers' protocol: pretrain on the scene-centric set, probe on object-centric images (CAST
-#: and Purushwalkam & Gupta pretrain on COCO and evaluate on ImageNet): encoders trained on the
-#: cluttered scenes, probed on the control scenes (the same objects, centred and large).
+#: The papers' protocol: pretrain on the scene-centric set, judge on object-centric images (CAST
+#: and Purushwalkam & Gupta pretrain on MS-COCO and evaluate downstream, object-centric
+#: classification among the tasks): encoders trained on the cluttered scenes, probed on the
+#: control scenes (the same objects, centred and large).
 TRANSFER = "cluttered_to_control"
 
 #: Each arm: (crop source, saliency source, loss). Crop source: "simclr" keeps simclr's crop,
