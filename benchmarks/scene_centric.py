@@ -365,10 +365,9 @@ def init_job(state: dict) -> None:
     torch.set_num_threads(state["config"]["threads"])
 
 
-def run_job(job: tuple[str, str, int]) -> dict[str, tuple[float, float]]:
-    """Train (or not, for ``random_init``) and evaluate one (row, set, seed): ``{set: (probe, kNN)}``
-    for its set (and :data:`TRANSFER` for a cluttered encoder when the control is loaded), and
-    ``"seconds"``."""
+def run_job(job: tuple[str, str, int]) -> tuple[dict[str, tuple[float, float]], float]:
+    """Train (or not, for ``random_init``) and evaluate one (row, set, seed): ``({set: (probe, kNN)},
+    seconds)`` for its set (and :data:`TRANSFER` for a cluttered encoder when the control is loaded)."""
     row, name, seed = job
     data, config, timer = _STATE["data"], _STATE["config"], time.perf_counter()
     if row == "random_init":
@@ -382,7 +381,7 @@ def run_job(job: tuple[str, str, int]) -> dict[str, tuple[float, float]]:
     scores = {key: (round(a, 4), round(k, 4)) for key, (a, k) in scores.items()}
     print(f"{row:22s} {name:9s} seed {seed}: " + ", ".join(f"{key} probe {a:.4f} kNN {k:.4f}" for key, (a, k) in scores.items())
           + f" ({time.perf_counter() - timer:.0f} s, at {time.perf_counter() - _STATE['start']:.0f} s)", flush=True)
-    return {**scores, "seconds": round(time.perf_counter() - timer, 1)}
+    return scores, round(time.perf_counter() - timer, 1)
 
 
 COLOURS = {"view 1": (230, 60, 40), "view 2": (40, 120, 240), "object": (255, 255, 255)}
@@ -548,8 +547,8 @@ def main(argv: list[str] | None = None) -> int:
     columns = [*args.sets, *([TRANSFER] if set(SETS) <= set(args.sets) else [])]
     probe = {row: {name: [] for name in columns} for row in rows}
     knn, seconds = copy.deepcopy(probe), {row: {name: [] for name in args.sets} for row in rows}
-    for (row, name, _), scores in zip(jobs, done):
-        seconds[row][name].append(scores.pop("seconds"))
+    for (row, name, _), (scores, wall) in zip(jobs, done):
+        seconds[row][name].append(wall)
         for key, (accuracy, neighbours) in scores.items():
             probe[row][key].append(accuracy)
             knn[row][key].append(neighbours)

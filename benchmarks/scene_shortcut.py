@@ -33,7 +33,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import scene_centric as bench  # noqa: E402
 
-from pairgen.scenes import _tint, background_photos  # noqa: E402
+from pairgen.scenes import background_photos, content_draws  # noqa: E402
 
 ARMS = ("simclr", "cast_mask")
 #: The scenes the shortcut was found on: the benchmark's, with backgrounds from the whole pool.
@@ -42,15 +42,9 @@ SPLIT = 4500
 
 
 def background_index(n: int, pool: int, seed: int = 0, stream: int = 0) -> np.ndarray:
-    """Which photo of the pool each of the first ``n`` scenes' background was cut from: the
-    draws of ``pairgen.scenes.render_scene``'s content stream, replayed."""
-    out = np.empty(n, np.int64)
-    for i in range(n):
-        content = np.random.default_rng([seed, stream, i, 0])
-        _tint(content)
-        content.random()  # the flip
-        out[i] = int(content.integers(pool))
-    return out
+    """Which photo of the pool each of the first ``n`` scenes' background was cut from
+    (``pairgen.scenes.content_draws``, the draws ``render_scene`` makes)."""
+    return np.array([content_draws((seed, stream, i), pool)[2] for i in range(n)], np.int64)
 
 
 def probes(model, data: dict, photos: np.ndarray) -> dict:

@@ -197,6 +197,15 @@ def _tint(rng: np.random.Generator) -> np.ndarray:
     return cv2.cvtColor(hsv, cv2.COLOR_HSV2RGB)[0, 0].astype(np.float32) / 255
 
 
+def content_draws(seed: tuple[int, ...], pool: int) -> tuple[np.ndarray, bool, int, np.random.Generator]:
+    """A scene's first draws from its content stream: the object's tint, its flip, which of the
+    ``pool`` background photos it is cut from, and the stream (which draws the crop next)."""
+    content = np.random.default_rng([*seed, 0])
+    tint = _tint(content)
+    flip = bool(content.random() < 0.5)
+    return tint, flip, int(content.integers(pool)), content
+
+
 def render_scene(
     obj: np.ndarray, backgrounds: list[np.ndarray], seed: tuple[int, ...], control: bool = False,
     settings: SceneSettings = SceneSettings(),
@@ -208,11 +217,9 @@ def render_scene(
     from streams derived from ``seed``, so a scene replays.
     """
     size = settings.size
-    content = np.random.default_rng([*seed, 0])
-    tint = _tint(content)
-    flip = content.random() < 0.5
     pool = backgrounds[: settings.background_pool] if settings.background_pool else backgrounds
-    background = _photo_crop(pool[int(content.integers(len(pool)))], size, content, 0.3).astype(np.float32)
+    tint, flip, photo, content = content_draws(seed, len(pool))
+    background = _photo_crop(pool[photo], size, content, 0.3).astype(np.float32)
     mean = background.mean(axis=(0, 1), keepdims=True)
     image = mean + settings.background_contrast * (background - mean)
 
