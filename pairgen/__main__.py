@@ -1,6 +1,4 @@
-import sys
-
-from pairgen.cli import main
+from pairgen.cli import run
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run()

@@ -46,8 +46,8 @@ import cv2
 import numpy as np
 
 from .examples import Examples
-from .page import escape, gallery, img, pct, table
-from .plots import ORANGE, encode, figure, stairs
+from .page import escape, gallery, pct, table
+from .plots import ORANGE, Panel, figure
 from .section import Measured, Section
 from .streaming import Histogram, Moments, linear_edges
 
@@ -260,7 +260,7 @@ class CentricitySection(Section):
         parts = [f"<section><h2>Object-centricity</h2>{text}"]
         if "agreement" in cen:
             parts.append(_agreement_html(cen["agreement"]))
-        parts.append(img(_figure(cen), "centricity"))
+        parts.append(_figure(cen))
         if cen["most_scene_centric"]:
             parts.append("<h3>Most scene-centric images</h3>"
                          + gallery(preview, cen["most_scene_centric"], lambda x: f"score {x['score']:+.1f}"))
@@ -281,22 +281,16 @@ def _agreement_html(agree: dict) -> str:
 
 
 def _figure(centricity: dict) -> str:
-    fig, (a, b, c) = figure(3, height=3.0)
-    stairs(a, centricity["salient_fraction"]["histogram"], "Salient-area fraction", "fraction of image")
+    area = Panel("Salient-area fraction", xlabel="fraction of image")
+    hist = centricity["salient_fraction"]["histogram"]
+    area.stairs(hist["counts"], hist["edges"])
     counts = centricity["components_histogram"]
-    b.bar(range(len(counts)), counts, color=ORANGE)
-    b.set_xticks(range(len(counts)), [str(i) for i in range(len(counts) - 1)] + ["10+"], fontsize=8)
-    b.set_title("Salient components per image", fontsize=10)
-    b.set_xlabel("components (>= 1% of image)", fontsize=9)
-    b.tick_params(labelsize=8)
-    heat = np.asarray(centricity["centroid_heatmap"], dtype=float)
-    shown = c.imshow(heat, extent=(0, 1, 1, 0), cmap="magma", interpolation="nearest")
-    c.set_title("Saliency centroids (centre bias)", fontsize=10)
-    c.set_xlabel("x / width", fontsize=9)
-    c.set_ylabel("y / height", fontsize=9)
-    c.tick_params(labelsize=8)
-    fig.colorbar(shown, ax=c, fraction=0.046, pad=0.04).ax.tick_params(labelsize=7)
-    return encode(fig)
+    parts = Panel("Salient components per image", xlabel="components (>= 1% of image)")
+    parts.bars(range(len(counts)), counts, color=ORANGE)
+    parts.categories([str(i) for i in range(len(counts) - 1)] + ["10+"])
+    centres = Panel("Saliency centroids (centre bias)", xlabel="x / width", ylabel="y / height")
+    centres.heatmap(centricity["centroid_heatmap"])
+    return figure([area, parts, centres], "centricity")
 
 
 def agreement(records, labels: dict[str, bool]) -> dict:

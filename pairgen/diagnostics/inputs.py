@@ -49,7 +49,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from pairgen.saliency.sidecar import SIDECAR_INFIXES, sidecar_candidates
+from pairgen.saliency.sidecar import SIDECAR_INFIXES, saliency_dir_candidates, sidecar_names
 
 #: File extensions Pillow can decode; a file with another extension that turns out
 #: not to be an image is skipped (a README in the folder), not listed as bad.
@@ -113,22 +113,23 @@ class FolderSource:
     def _walk(self, with_stat: bool) -> Iterator[Item]:
         ordinal = 0
         root_stat = os.stat(self.root)
-        # Depth-first with an explicit stack: (directory, ids of its ancestors).
-        stack: list[tuple[Path, frozenset]] = [(self.root, frozenset({(root_stat.st_dev, root_stat.st_ino)}))]
+        # Depth-first with an explicit stack: (directory, its class label, ids of its ancestors).
+        stack: list[tuple[str, str | None, frozenset]] = [
+            (str(self.root), None, frozenset({(root_stat.st_dev, root_stat.st_ino)}))]
         visited = {(root_stat.st_dev, root_stat.st_ino)}
         while stack:
-            directory, ancestors = stack.pop()
+            directory, label, ancestors = stack.pop()
             try:
                 with os.scandir(directory) as it:
                     entries = sorted(it, key=lambda e: e.name)
             except OSError as err:
-                yield Item(key=str(directory), ordinal=ordinal, problem=f"cannot list directory: {_os_reason(err)}")
+                yield Item(key=directory, ordinal=ordinal, problem=f"cannot list directory: {_os_reason(err)}")
                 ordinal += 1
                 continue
             subdirs = []
             names = {entry.name for entry in entries}
             for entry in entries:
-                item, subdir = self._classify(entry, ordinal, ancestors, visited, with_stat, names)
+                item, subdir = self._classify(entry, ordinal, label, ancestors, visited, with_stat, names)
                 if subdir is not None:
                     subdirs.append(subdir)
                     continue
@@ -136,15 +137,18 @@ class FolderSource:
                 ordinal += 1
             stack.extend(reversed(subdirs))
 
-    def _classify(self, entry: os.DirEntry, ordinal: int, ancestors: frozenset, visited: set, with_stat: bool,
-                  names: set[str]):
-        """An Item for a file (or bad entry), or the (path, ancestors) of a sub-folder to walk."""
-        path = Path(entry.path)
-        key = str(path)
+    def _classify(self, entry: os.DirEntry, ordinal: int, label: str | None, ancestors: frozenset, visited: set,
+                  with_stat: bool, names: set[str]):
+        """An Item for a file (or bad entry), or the (path, label, ancestors) of a sub-folder to walk.
+
+        Paths stay strings here: the walk runs in the process that feeds the workers.
+        """
+        key = entry.path
         if entry.name.startswith("."):
             kind = "folder" if _is_dir(entry) else "file"
             return Item(key=key, ordinal=ordinal, skip=f"hidden {kind}"), None
-        if any(path.stem.endswith(infix) for infix in SIDECAR_INFIXES) and not _is_dir(entry):
+        stem, suffix = os.path.splitext(entry.name)
+        if any(stem.endswith(infix) for infix in SIDECAR_INFIXES) and not _is_dir(entry):
             return Item(key=key, ordinal=ordinal, skip="saliency sidecar"), None
         try:
             st = entry.stat() if (with_stat or entry.is_symlink() or entry.is_dir()) else None
@@ -158,26 +162,26 @@ class FolderSource:
             if ident in visited:
                 return Item(key=key, ordinal=ordinal, skip="link to a folder already scanned"), None
             visited.add(ident)
-            return None, (path, ancestors | {ident})
+            return None, (key, entry.name if label is None else label, ancestors | {ident})
         if not stat.S_ISREG(mode):
             return Item(key=key, ordinal=ordinal, problem=f"not a regular file ({_file_kind(mode)})"), None
-        rel = path.relative_to(self.root)
-        label = rel.parts[0] if len(rel.parts) > 1 else None
-        mask = self._sidecar(path, names) if with_stat else None
+        mask = self._sidecar(key, stem, names) if with_stat else None
         return Item(
             key=key, ordinal=ordinal, path=key, label=label,
             size=st.st_size if st is not None else None,
             mtime_ns=st.st_mtime_ns if st is not None else None,
-            mask_path=mask, strict=path.suffix.lower() in IMAGE_EXTENSIONS,
+            mask_path=mask, strict=suffix.lower() in IMAGE_EXTENSIONS,
         ), None
 
-
-    def _sidecar(self, path: Path, names: set[str]) -> str | None:
+    def _sidecar(self, path: str, stem: str, names: set[str]) -> str | None:
         """The image's sidecar map: next to it (looked up in the folder listing), else in ``mask_dir``."""
-        for candidate in sidecar_candidates(path, self.mask_dir, self.root if self.mask_dir is not None else None):
-            beside = candidate.parent == path.parent
-            if (candidate.name in names) if beside else candidate.is_file():
-                return str(candidate)
+        for name in sidecar_names(stem):
+            if name in names:
+                return os.path.join(os.path.dirname(path), name)
+        if self.mask_dir is not None:
+            for candidate in saliency_dir_candidates(path, self.mask_dir, self.root):
+                if candidate.is_file():
+                    return str(candidate)
         return None
 
 

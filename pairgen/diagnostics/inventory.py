@@ -16,8 +16,8 @@ from __future__ import annotations
 
 from collections import Counter
 
-from .page import HTML_ROWS, counts, escape, img, table
-from .plots import ORANGE, encode, figure, stairs
+from .page import HTML_ROWS, counts, escape, table
+from .plots import BLUE, ORANGE, Panel, figure
 from .section import Section, add
 from .streaming import Histogram, Moments, log_edges
 
@@ -142,7 +142,7 @@ def _html(inv: dict) -> str:
                      f"{inv['height']['max']:.0f} px"])
     parts = ["<section><h2>Inventory</h2>", table(None, rows, "kv")]
     if inv["width"].get("count"):
-        parts.append(img(_figure(inv), "size histograms"))
+        parts.append(_figure(inv))
     if inv["bad_files"]:
         bad = [[f"<code>{escape(b['path'])}</code>", escape(b["reason"])] for b in inv["bad_files"][:HTML_ROWS]]
         more = len(inv["bad_files"]) - HTML_ROWS
@@ -157,11 +157,14 @@ def _html(inv: dict) -> str:
 
 
 def _figure(inventory: dict) -> str:
-    fig, (a, b, c) = figure(3)
-    stairs(a, inventory["width"]["histogram"], "Width", "pixels", log=True)
-    stairs(b, inventory["height"]["histogram"], "Height", "pixels", log=True)
-    stairs(c, inventory["aspect_ratio_histogram"], "Aspect ratio", "width / height", log=True, color=ORANGE)
-    return encode(fig)
+    panels = []
+    for title, xlabel, hist, color in (("Width", "pixels", inventory["width"]["histogram"], BLUE),
+                                       ("Height", "pixels", inventory["height"]["histogram"], BLUE),
+                                       ("Aspect ratio", "width / height", inventory["aspect_ratio_histogram"], ORANGE)):
+        panel = Panel(title, xlabel=xlabel)
+        panel.stairs(hist["counts"], hist["edges"], color, log=True)
+        panels.append(panel)
+    return figure(panels, "size histograms")
 
 
 def _files(inventory: dict, out: list) -> None:

@@ -29,8 +29,8 @@ import math
 from collections import Counter
 from collections.abc import Sequence
 
-from .page import img, pct
-from .plots import BLUE, encode, figure, short
+from .page import pct
+from .plots import Panel, figure, short
 from .section import Section, add
 from .thresholds import (
     COMMON_FALSE_NEGATIVES,
@@ -152,20 +152,16 @@ def _html(lab: dict | None) -> str:
                  f"<b>{fn['expected_per_anchor']:.2f}</b> same-class negatives; <b>{pct(fn['p_at_least_one'], 1)}"
                  f"</b> of anchors meet at least one; {pct(fn['fraction_of_negatives'], 2)} of all negatives are "
                  f"false negatives (two views per image double the counts, not the fraction).</p>")
-    return f"<section><h2>Labels</h2>{text}{img(_figure(lab), 'class counts')}</section>"
+    return f"<section><h2>Labels</h2>{text}{_figure(lab)}</section>"
 
 
 def _figure(labels: dict, top: int = 40) -> str:
     counts = sorted(labels["counts"].items(), key=lambda kv: (-kv[1], kv[0]))[:top]
-    fig, (a,) = figure(1, height=3.0)
-    fig.set_size_inches(10.8, 3.0)
-    a.bar(range(len(counts)), [c for _, c in counts], color=BLUE)
-    a.set_xticks(range(len(counts)), [short(k) for k, _ in counts], rotation=60, ha="right", fontsize=7)
-    a.set_ylabel("images", fontsize=9)
     title = "Images per class" + (f" (largest {top} of {labels['classes']})" if labels["classes"] > top else "")
-    a.set_title(title, fontsize=10)
-    a.tick_params(axis="y", labelsize=8)
-    return encode(fig, bottom=0.32)
+    panel = Panel(title, width=1080)
+    panel.bars(range(len(counts)), [c for _, c in counts])
+    panel.categories([short(k) for k, _ in counts], rotate=True)
+    return figure([panel], "class counts")
 
 
 def _advice(labels: dict | None) -> list[dict]:

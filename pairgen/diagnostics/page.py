@@ -1,4 +1,4 @@
-"""HTML building blocks shared by the report's sections: escaping, numbers, tables, plots, thumbnails.
+"""HTML building blocks shared by the report's sections: escaping, numbers, tables, thumbnails.
 
 Example:
     >>> table(["a", "b"], [["1", "2"]])
@@ -32,10 +32,6 @@ def pct(value, digits: int = 0) -> str:
 
 def num(value, digits: int = 2) -> str:
     return "n/a" if value is None else f"{value:.{digits}f}"
-
-
-def img(png: str, alt: str) -> str:
-    return f'<img class="plot" alt="{escape(alt)}" src="data:image/png;base64,{png}">'
 
 
 def table(headers: list[str] | None, rows: list[list], cls: str = "") -> str:

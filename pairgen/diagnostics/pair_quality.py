@@ -37,8 +37,8 @@ import math
 import numpy as np
 
 from .examples import Examples
-from .page import escape, gallery, img, num, pct, table
-from .plots import BLUE, GRAY, ORANGE, encode, figure
+from .page import escape, gallery, num, pct, table
+from .plots import BLUE, GRAY, ORANGE, Panel, figure
 from .section import Measured, Section, add
 from .streaming import Histogram, Moments, linear_edges
 from .thresholds import HIGH_IOU, LOW_SHARING, OBJECT_CENTRIC_MAJORITY
@@ -316,7 +316,7 @@ def _html(pq: dict, preview) -> str:
             "Monte-Carlo pairs per image, the salient region standing in for the object: a view shows the "
             "object when it is &ge; 20% of the crop or the crop holds &ge; 50% of it; a pair shares it when both "
             "views show it. Lower IoU means more diverse views.</p>")
-    parts = [f"<section><h2>Pair quality</h2>{text}{summary}{img(_figure(pq), 'pairs')}"]
+    parts = [f"<section><h2>Pair quality</h2>{text}{summary}{_figure(pq)}"]
     for name, result in pq.items():
         if result["worst_pairs"]:
             parts.append(f"<h3>Worst pairs of <code>{escape(name)}</code> (a pair that misses the object; "
@@ -327,27 +327,20 @@ def _html(pq: dict, preview) -> str:
 
 
 def _figure(pair_quality: dict) -> str:
-    fig, (a, b) = figure(2, height=2.8)
     names = list(pair_quality)
-    rates = [pair_quality[n]["object_sharing_rate"] or 0.0 for n in names]
-    ious = [pair_quality[n]["mean_iou"] or 0.0 for n in names]
+    bars = Panel("Pairs per recipe", ylabel="")
     x = np.arange(len(names))
-    a.bar(x - 0.2, rates, 0.4, label="object-sharing rate", color=BLUE)
-    a.bar(x + 0.2, ious, 0.4, label="mean view IoU", color=ORANGE)
-    a.set_xticks(x, names, fontsize=9)
-    a.set_ylim(0, 1)
-    a.legend(fontsize=8, loc="upper right")
-    a.set_title("Pairs per recipe", fontsize=10)
-    a.tick_params(labelsize=8)
+    bars.bars(x - 0.2, [pair_quality[n]["object_sharing_rate"] or 0.0 for n in names], 0.4, BLUE,
+              label="object-sharing rate")
+    bars.bars(x + 0.2, [pair_quality[n]["mean_iou"] or 0.0 for n in names], 0.4, ORANGE, label="mean view IoU")
+    bars.categories(names)
+    bars.ylim = (0.0, 1.0)
+    rates = Panel("Per-image object-sharing rate", xlabel="fraction of an image's pairs sharing the object")
     for name, color in zip(names, (BLUE, ORANGE, GRAY)):
         hist = pair_quality[name]["per_image_rate_histogram"]
-        b.stairs(hist["counts"], hist["edges"], label=name, color=color, linewidth=1.8)
-    b.set_title("Per-image object-sharing rate", fontsize=10)
-    b.set_xlabel("fraction of an image's pairs that share the object", fontsize=9)
-    b.set_ylabel("images", fontsize=9)
-    b.legend(fontsize=8)
-    b.tick_params(labelsize=8)
-    return encode(fig)
+        rates.stairs(hist["counts"], hist["edges"], color, fill=False, label=name)
+    rates.xlim = (0.0, 1.0)
+    return figure([bars, rates], "pairs per recipe")
 
 
 def _advice(centricity: dict, pairs: dict, recipes: list[str], out: list) -> None:

@@ -28,7 +28,6 @@ from .decode import DEFAULT_MAX_PIXELS, decode_object
 from .hashing import NEAR_DUPLICATE_DISTANCE
 from .inputs import DatasetSource, load_dataset_item, open_source
 from .pair_quality import DEFAULT_PAIR_SAMPLE, pair_sample_keys, resolve_recipes
-from .plots import import_in_background
 from .records import ImageRecord, finite_json
 from .report import SCHEMA_VERSION, write_report
 from .scan import DEFAULT_ITEM_TIMEOUT, default_workers, parse_shard, scan
@@ -124,7 +123,7 @@ def diagnose(data, out: str | os.PathLike = "report", recipe="simclr", batch_siz
         records = scan(source, settings, workers=workers, cache=record_cache, shard=shard, limit=limit,
                        progress=progress, item_timeout=item_timeout)
     try:
-        items = _stream_to_file(_importing_plots(records) if html else records, folder / RECORDS_FILE, aggregate)
+        items = _stream_to_file(records, folder / RECORDS_FILE, aggregate)
     finally:
         if record_cache is not None:
             record_cache.close()
@@ -254,14 +253,6 @@ def _population(source, shard: tuple[int, int], limit: int | None) -> Iterator[s
 def _check_int(name: str, value, lowest: int) -> None:
     if isinstance(value, bool) or not isinstance(value, int) or value < lowest:
         raise ValueError(f"{name} must be an integer >= {lowest}, got {value!r}")
-
-
-def _importing_plots(records: Iterator[ImageRecord]) -> Iterator[ImageRecord]:
-    """The records; from the first one on (the workers are forked by then) matplotlib loads alongside."""
-    for count, record in enumerate(records):
-        if count == 0:
-            import_in_background()
-        yield record
 
 
 def _stream_to_file(records, path: Path, aggregate: Aggregate) -> int:

@@ -2,8 +2,8 @@
 
 ``report.json`` holds every section as numbers and lists (``SCHEMA_VERSION`` names its
 layout; a change that removes or renames a field bumps the major version).
-``report.html`` is one file with inline CSS and the plots and thumbnails embedded as
-base64 images, so it opens anywhere, offline; each section renders its own part
+``report.html`` is one file with inline CSS, the plots as inline SVG and the thumbnails
+as base64 JPEGs, so it opens anywhere, offline; each section renders its own part
 (``Section.html``). ``records.jsonl`` (written by the scan) holds the
 per-image records.
 
@@ -146,7 +146,7 @@ table.kv td:first-child{width:290px;color:#4b5563}
 table.files td{overflow-wrap:anywhere}
 table.files code{word-break:break-all}
 code{font-size:12.5px}
-img.plot{display:block;max-width:100%;height:auto;margin:10px auto 0}
+svg.plot{display:block;max-width:100%;height:auto;margin:10px auto 0}
 img.thumb{height:64px;margin:0 4px 4px 0;border:1px solid #ddd;border-radius:3px}
 img.thumb.big{height:128px}
 .gallery{display:flex;flex-wrap:wrap;gap:6px;margin:6px 0}

@@ -24,8 +24,8 @@ import cv2
 import numpy as np
 
 from .examples import Examples
-from .page import escape, gallery, img, pct, table
-from .plots import BLUE, GRAY, ORANGE, encode, figure, short, stairs
+from .page import escape, gallery, pct, table
+from .plots import BLUE, ORANGE, Panel, figure, short
 from .section import Measured, Section, add
 from .streaming import Histogram, Moments, linear_edges, log_edges
 from .thresholds import (
@@ -197,7 +197,7 @@ def _html(sc: dict, preview) -> str:
     rgb = overall["mean_rgb"]
     stats.append(["Mean R, G, B", ", ".join(f"{v:.3f}" for v in rgb)])
     parts = ["<section><h2>Shortcuts</h2>", table(["statistic", "overall"], stats, "kv"),
-             img(_figure(sc), "shortcut histograms")]
+             _figure(sc)]
     examples = sc["examples"]
     if examples["blurriest"]:
         parts.append("<h3>Blurriest images</h3>" + gallery(preview, examples["blurriest"],
@@ -208,21 +208,24 @@ def _html(sc: dict, preview) -> str:
         spread = ", ".join(f"{escape(k)} {v:.2f}" for k, v in sc["class_spread"].items())
         parts.append(f"<p>Spread of class means, in overall standard deviations (grayscale: difference of "
                      f"fractions): {spread}.</p>")
-        parts.append(img(class_shortcuts_figure(sc), "per-class statistics"))
+        parts.append(class_shortcuts_figure(sc))
     parts.append("</section>")
     return "".join(parts)
 
 
 def _figure(shortcuts: dict) -> str:
     hists = shortcuts["histograms"]
-    fig, axes = figure(4, height=2.6)
-    fig.set_size_inches(10.8, 2.6)
-    stairs(axes[0], hists["brightness"], "Brightness", "mean luma")
-    stairs(axes[1], hists["contrast"], "Contrast", "luma std")
-    stairs(axes[2], hists["blur"], "Sharpness", "variance of Laplacian", log=True, color=ORANGE)
-    axes[2].axvline(np.log10(BLUR_THRESHOLD), color="k", linestyle="--", linewidth=1)
-    stairs(axes[3], hists["saturation"], "Saturation", "mean HSV saturation")
-    return encode(fig)
+    panels = []
+    for stat, title, xlabel in (("brightness", "Brightness", "mean luma"), ("contrast", "Contrast", "luma std"),
+                                ("blur", "Sharpness", "variance of Laplacian"),
+                                ("saturation", "Saturation", "mean HSV saturation")):
+        panel = Panel(title, xlabel=xlabel, width=270)
+        blur = stat == "blur"
+        panel.stairs(hists[stat]["counts"], hists[stat]["edges"], ORANGE if blur else BLUE, log=blur)
+        if blur:
+            panel.vline(np.log10(BLUR_THRESHOLD))
+        panels.append(panel)
+    return figure(panels, "shortcut histograms")
 
 
 def class_shortcuts_figure(shortcuts: dict, top: int = 30) -> str:
@@ -231,16 +234,15 @@ def class_shortcuts_figure(shortcuts: dict, top: int = 30) -> str:
     names = sorted(per_class, key=lambda k: -per_class[k]["images"])[:top]
     spread = shortcuts["class_spread"]
     stats = sorted((s for s in _CLASS_STATS if s in spread), key=lambda s: -spread[s])[:2] or list(_CLASS_STATS[:2])
-    fig, axes = figure(2, height=3.0)
-    fig.set_size_inches(10.8, 3.0)
-    for ax, stat in zip(axes, stats):
-        means = [per_class[n][stat].get("mean", 0.0) for n in names]
-        stds = [per_class[n][stat].get("std", 0.0) for n in names]
-        ax.bar(range(len(names)), means, yerr=stds, color=BLUE, ecolor=GRAY, capsize=2)
-        ax.set_xticks(range(len(names)), [short(n) for n in names], rotation=60, ha="right", fontsize=7)
-        ax.set_title(f"Mean {_CLASS_STATS[stat]} per class (spread {spread.get(stat, 0.0):.1f} std)", fontsize=10)
-        ax.tick_params(axis="y", labelsize=8)
-    return encode(fig, bottom=0.32)
+    panels = []
+    for stat in stats:
+        panel = Panel(f"Mean {_CLASS_STATS[stat]} per class (spread {spread.get(stat, 0.0):.1f} std)", ylabel="",
+                      width=540)
+        panel.bars(range(len(names)), [per_class[n][stat].get("mean", 0.0) for n in names],
+                   errors=[per_class[n][stat].get("std", 0.0) for n in names])
+        panel.categories([short(n) for n in names], rotate=True)
+        panels.append(panel)
+    return figure(panels, "per-class statistics")
 
 
 _CLASS_STATS = {"brightness": "brightness", "contrast": "contrast", "colourfulness": "colourfulness",

@@ -11,7 +11,9 @@ from pairgen.saliency.sidecar import (
     SIDECAR_EXTENSIONS,
     SIDECAR_INFIXES,
     load_saliency,
+    saliency_dir_candidates,
     sidecar_candidates,
+    sidecar_names,
     to_saliency_map,
 )
 from pairgen.saliency.spectral_residual import spectral_residual
@@ -28,7 +30,9 @@ __all__ = [
     "cast_localization_loss",
     "grad_cam",
     "load_saliency",
+    "saliency_dir_candidates",
     "sidecar_candidates",
+    "sidecar_names",
     "spectral_residual",
     "to_saliency_map",
 ]

@@ -43,23 +43,33 @@ SIDECAR_EXTENSIONS = (".png", ".npy", ".tif", ".tiff")
 SIDECAR_INFIXES = (".saliency", "_saliency")
 
 
+def sidecar_names(stem: str) -> list[str]:
+    """The names of the sidecars next to an image of stem ``stem`` (rules 1 and 2), in order."""
+    return [stem + infix + ext for infix in SIDECAR_INFIXES for ext in SIDECAR_EXTENSIONS]
+
+
+def saliency_dir_candidates(
+    image_path: str | Path, saliency_dir: str | Path, image_root: str | Path | None = None
+) -> list[Path]:
+    """The paths of rule 3 for ``image_path``, in order."""
+    image_path = Path(image_path)
+    folder = Path(saliency_dir)
+    if image_root is not None:
+        try:
+            folder = folder / image_path.parent.relative_to(image_root)
+        except ValueError as error:
+            raise ValueError(f"image_root {str(image_root)!r} does not contain image {str(image_path)!r}") from error
+    return [folder / (image_path.stem + ext) for ext in SIDECAR_EXTENSIONS]
+
+
 def sidecar_candidates(
     image_path: str | Path, saliency_dir: str | Path | None = None, image_root: str | Path | None = None
 ) -> list[Path]:
     """The paths :func:`load_saliency` tries for ``image_path``, in order."""
     image_path = Path(image_path)
-    stem = image_path.stem
-    candidates = [
-        image_path.with_name(stem + infix + ext) for infix in SIDECAR_INFIXES for ext in SIDECAR_EXTENSIONS
-    ]
+    candidates = [image_path.with_name(name) for name in sidecar_names(image_path.stem)]
     if saliency_dir is not None:
-        folder = Path(saliency_dir)
-        if image_root is not None:
-            try:
-                folder = folder / image_path.parent.relative_to(image_root)
-            except ValueError as error:
-                raise ValueError(f"image_root {str(image_root)!r} does not contain image {str(image_path)!r}") from error
-        candidates += [folder / (stem + ext) for ext in SIDECAR_EXTENSIONS]
+        candidates += saliency_dir_candidates(image_path, saliency_dir, image_root)
     return candidates
 
 
