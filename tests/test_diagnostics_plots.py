@@ -81,3 +81,14 @@ def test_empty_data_draws_axes_without_nan():
     svg = figure([panel], "empty <data> & more")
     assert "nan" not in svg.lower() and "inf" not in svg.lower()
     assert parse(svg).get("aria-label") == "empty <data> & more"
+
+
+def test_a_threshold_outside_the_axis_is_not_drawn():
+    panel = Panel("sharpness")
+    panel.stairs([1, 2], [1000.0, 3000.0, 10000.0], log=True)
+    inside = Panel("inside")
+    inside.stairs([1, 2], [10.0, 100.0, 1000.0], log=True)
+    panel.vline(2.0)  # log10(100): left of the 1k-10k axis
+    inside.vline(2.0)
+    assert len(parse(figure([panel], "off")).findall(".//line[@stroke-dasharray]")) == 0
+    assert len(parse(figure([inside], "on")).findall(".//line[@stroke-dasharray]")) == 1

@@ -126,6 +126,8 @@ class Panel:
                 out.append(f'<line x1="{x0}" x2="{x1}" y1="{sy(v):.1f}" y2="{sy(v):.1f}" stroke="#eee"/>')
                 out.append(_text(x0 - 4, sy(v) + 3, _number(v), anchor="end", size=9))
         for mark in self.marks:
+            if mark[0] == "vline" and not xlo <= mark[1] <= xhi:
+                continue  # off the axis: it would land on the neighbouring panel
             out += _MARKS[mark[0]](mark, sx, sy, y1)
         ticks = self.xticks if self.xticks is not None else [(v, _number(v)) for v in _nice_ticks(xlo, xhi)]
         for v, text in ticks:
