@@ -68,6 +68,7 @@ def build_bad_folder(root: Path) -> dict[str, str]:
     write("text.jpg", b"this is not an image, just some words\n" * 20, "bad")
     write("png_named.jpg", png_bytes(Image.fromarray(photo("coffee"))), "ok")
     write("cmyk.jpg", _save(Image.fromarray(chelsea).convert("CMYK"), "JPEG"), "ok")
+    write("exif_rotated.jpg", exif_rotated_jpeg(chelsea), "ok")
     write("gray16.png", png_bytes(Image.fromarray(RAMP16)), "ok")
     ok, rgb16 = cv2.imencode(".png", np.dstack([RAMP16] * 3))
     write("rgb16.png", rgb16.tobytes(), "ok")
@@ -90,6 +91,15 @@ def build_bad_folder(root: Path) -> dict[str, str]:
     os.mkfifo(root / "pipe.jpg")
     expected["pipe.jpg"] = "bad"
     return expected
+
+
+def exif_rotated_jpeg(rgb: np.ndarray, orientation: int = 6) -> bytes:
+    """A JPEG whose EXIF says to rotate it for display (6: 90 degrees clockwise)."""
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    buffer = io.BytesIO()
+    Image.fromarray(rgb).save(buffer, format="JPEG", quality=90, exif=exif)
+    return buffer.getvalue()
 
 
 def _save(image: Image.Image, fmt: str) -> bytes:

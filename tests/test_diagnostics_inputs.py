@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import csv
+import io
 import json
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
-from diagnostics_data import RAMP16, build_bad_folder, jpeg_bytes, photo
+from diagnostics_data import RAMP16, build_bad_folder, exif_rotated_jpeg, jpeg_bytes, photo
 from PIL import Image
 
 from pairgen.diagnostics import diagnose
+from pairgen.diagnostics import decode
 from pairgen.diagnostics.decode import BadImage, decode_bytes, decode_object
 from pairgen.diagnostics.pipeline import RECORDS_FILE, _read_records
 
@@ -61,6 +63,41 @@ def test_convertible_images_are_converted_and_noted(bad_scan):
     assert records["palette.png"].brightness == pytest.approx(good, abs=0.02)
     assert records["onepixel.png"].width == 1 and records["tall.png"].height == 2000
     assert records["onebit.png"].grayscale and not records["good.jpg"].grayscale
+
+
+def test_exif_orientation_is_noted_not_applied(bad_scan):
+    record = bad_scan[2]["exif_rotated.jpg"]
+    chelsea = photo("chelsea")
+    assert "EXIF orientation 6 not applied" in " ".join(record.notes)
+    assert (record.height, record.width) == chelsea.shape[:2]  # as stored, as training reads it
+    assert "EXIF" not in " ".join(bad_scan[2]["good.jpg"].notes)
+
+
+@pytest.mark.parametrize("side", [512, 500, 777, 300, 1024])
+@pytest.mark.parametrize("kind", ["colour", "gray", "exif"])
+def test_opencv_jpeg_decoding_equals_pillows(monkeypatch, side, kind):
+    rgb = photo("astronaut")
+    h = round(side * 0.75)
+    rgb = np.ascontiguousarray(Image.fromarray(rgb).resize((side, h), Image.Resampling.LANCZOS))
+    if kind == "gray":
+        buffer = io.BytesIO()
+        Image.fromarray(rgb).convert("L").save(buffer, format="JPEG", quality=85)
+        data = buffer.getvalue()
+    else:
+        data = exif_rotated_jpeg(rgb) if kind == "exif" else jpeg_bytes(rgb)
+    assert decode._opencv_jpeg(data, Image.open(io.BytesIO(data)), 256, 512) is not None  # OpenCV decodes it
+    fast = decode_bytes(data, side=256, canvas_side=512)
+    monkeypatch.setattr(decode, "_opencv_jpeg", lambda *args: None)
+    pillow = decode_bytes(data, side=256, canvas_side=512)
+    assert np.array_equal(fast.rgb, pillow.rgb) and np.array_equal(fast.canvas, pillow.canvas)
+    assert fast.notes == pillow.notes and max(fast.rgb.shape[:2]) == min(256, side)
+
+
+def test_a_truncated_jpeg_is_bad_whichever_decoder():
+    data = jpeg_bytes(photo("astronaut"))
+    for cut in (len(data) // 2, len(data) - 2):
+        with pytest.raises(BadImage, match="truncated"):
+            decode_bytes(data[:cut])
 
 
 def test_sixteen_bit_images_are_scaled_by_their_bit_depth(bad_scan):
