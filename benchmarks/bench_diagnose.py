@@ -1,6 +1,6 @@
 """Speed and memory of `pairgen diagnose` against cleanvision's Imagelab.find_issues, side by side.
 
-Usage: python benchmarks/bench_diagnose.py [--images 400] [--workers 2] [--photos DIR] [--engine local|ray]
+Usage: python benchmarks/bench_diagnose.py [--images 400] [--workers 2] [--photos DIR] [--sides LO HI]
 
 Builds a folder of 512-px JPEG photos at run time (random crops, flips and rescales of
 Debian opencv-doc's example photos and scikit-image's photos), then times, each in its
@@ -14,8 +14,10 @@ own fresh process, one after the other on the same folder:
   (exact/near duplicates, blurry, dark, light, low information, odd aspect ratio, odd
   size, grayscale) and default ``n_jobs``.
 
-``--photos DIR`` uses an existing folder of real photos instead (the first ``--images`` of
-them). Besides the call, the *whole command* is timed as a new user runs it, start-up and
+``--sides 400 600`` builds photos of about 500 px instead (each longer side drawn from
+400-600, JPEG quality 75-95): below 512 px a JPEG cannot be DCT-scaled to the 256-px analysis
+image, so this is the slower kind. ``--photos DIR`` uses an existing folder of real photos
+instead (the first ``--images`` of them). Besides the call, the *whole command* is timed as a new user runs it, start-up and
 imports included: ``python -m pairgen diagnose DIR --no-cache --quiet`` against a
 ``python -c`` that imports cleanvision and runs ``find_issues``.
 
@@ -60,11 +62,13 @@ def source_photos() -> list[np.ndarray]:
     return photos
 
 
-def build_folder(folder: Path, count: int, seed: int = 0) -> None:
-    """``count`` 512-px JPEGs: random crops (50-100% of each side), flips and rescales."""
+def build_folder(folder: Path, count: int, seed: int = 0, sides: tuple[int, int] = (512, 512)) -> None:
+    """``count`` JPEGs: random crops (50-100% of each side), flips, rescales to a longer side
+    drawn uniformly from ``sides`` and JPEG qualities of 90 (``sides`` (512, 512)) or 75-95."""
     import cv2
 
     rng = np.random.default_rng(seed)
+    varied = sides[0] != sides[1]
     photos = source_photos()
     folder.mkdir(parents=True, exist_ok=True)
     for i in range(count):
@@ -75,10 +79,11 @@ def build_folder(folder: Path, count: int, seed: int = 0) -> None:
         crop = image[y:y + ch, x:x + cw]
         if rng.random() < 0.5:
             crop = crop[:, ::-1]
-        scale = 512 / max(ch, cw)
+        scale = (rng.uniform(*sides) if varied else sides[0]) / max(ch, cw)
         crop = cv2.resize(crop, (max(1, round(cw * scale)), max(1, round(ch * scale))), interpolation=cv2.INTER_AREA)
+        quality = int(rng.integers(75, 96)) if varied else 90
         cv2.imwrite(str(folder / f"img_{i:05d}.jpg"), cv2.cvtColor(np.ascontiguousarray(crop), cv2.COLOR_RGB2BGR),
-                    [cv2.IMWRITE_JPEG_QUALITY, 90])
+                    [cv2.IMWRITE_JPEG_QUALITY, quality])
 
 
 def peak_rss_mib() -> float:
@@ -151,6 +156,8 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=len(os.sched_getaffinity(0)))
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--photos", type=Path, default=None, help="a folder of real photos to use instead")
+    parser.add_argument("--sides", type=int, nargs=2, default=(512, 512), metavar=("LO", "HI"),
+                        help="longer sides of the built photos, drawn uniformly (default: all 512)")
     parser.add_argument("--pair-sample", type=int, default=None,
                         help="pairgen's --pair-sample (default: its own, 500; 0 = every image)")
     parser.add_argument("--child", choices=("pairgen", "cleanvision"), help=argparse.SUPPRESS)
@@ -173,8 +180,8 @@ def main() -> int:
             args.images = len(list(folder.iterdir()))
             print(f"folder: {args.images} photos from {args.photos}")
         else:
-            build_folder(folder, args.images)
-            print(f"folder: {args.images} JPEGs, longer side 512 px, "
+            build_folder(folder, args.images, sides=tuple(args.sides))
+            print(f"folder: {args.images} JPEGs, longer side {args.sides[0]}-{args.sides[1]} px, "
                   f"{sum(f.stat().st_size for f in folder.iterdir()) / 2**20:.1f} MiB")
         runs = {"pairgen": [], "cleanvision": []}
         for _ in range(args.repeats):
