@@ -93,6 +93,14 @@ def test_opencv_jpeg_decoding_equals_pillows(monkeypatch, side, kind):
     assert fast.notes == pillow.notes and max(fast.rgb.shape[:2]) == min(256, side)
 
 
+def test_a_corrupt_exif_block_is_no_fault(recwarn):
+    buffer = io.BytesIO()
+    Image.fromarray(photo("chelsea")).save(buffer, format="JPEG", exif=b"Exif\x00\x00II*\x00\x08\x00\x00\x00\x01\x00\x12\x01")
+    decoded = decode_bytes(buffer.getvalue())
+    assert decoded.rgb.shape[2] == 3 and not any("EXIF" in n for n in decoded.notes)
+    assert not [w for w in recwarn if "EXIF" in str(w.message)]
+
+
 def test_a_truncated_jpeg_is_bad_whichever_decoder():
     data = jpeg_bytes(photo("astronaut"))
     for cut in (len(data) // 2, len(data) - 2):

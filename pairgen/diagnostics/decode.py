@@ -143,7 +143,8 @@ def decode_bytes(data: bytes, name: str = "", max_pixels: int = DEFAULT_MAX_PIXE
             raise
         except Exception as err:  # noqa: BLE001
             raise BadImage(_decode_reason(err)) from None
-    notes.extend(_shape_notes(width, height) + _orientation_notes(image))
+        notes.extend(_orientation_notes(image))  # Pillow's warnings on a corrupt EXIF block stay silenced
+    notes.extend(_shape_notes(width, height))
     return Decoded(rgb=rgb, format=fmt, width=width, height=height, mode=mode, bit_depth=bit_depth,
                    gray_source=mode in _GRAY_MODES, notes=notes, canvas=canvas)
 
@@ -244,7 +245,10 @@ def _dct_factor(size: tuple[int, int], side: int) -> int:
 
 
 def _orientation_notes(image: Image.Image) -> list[str]:
-    orientation = image.getexif().get(_EXIF_ORIENTATION)
+    try:
+        orientation = image.getexif().get(_EXIF_ORIENTATION)
+    except Exception:  # noqa: BLE001 - a malformed EXIF block does not make the image unreadable
+        return []
     if orientation in (None, 1):
         return []
     return [f"EXIF orientation {orientation} not applied (training's loaders ignore it too)"]
