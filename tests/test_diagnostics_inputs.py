@@ -14,7 +14,6 @@ from diagnostics_data import RAMP16, build_bad_folder, exif_rotated_jpeg, jpeg_b
 from PIL import Image
 
 from pairgen.diagnostics import diagnose
-from pairgen.diagnostics import decode
 from pairgen.diagnostics.decode import BadImage, decode_bytes, decode_object
 from pairgen.diagnostics.pipeline import RECORDS_FILE, _read_records
 
@@ -73,24 +72,19 @@ def test_exif_orientation_is_noted_not_applied(bad_scan):
     assert "EXIF" not in " ".join(bad_scan[2]["good.jpg"].notes)
 
 
-@pytest.mark.parametrize("side", [512, 500, 777, 300, 1024])
-@pytest.mark.parametrize("kind", ["colour", "gray", "exif"])
-def test_opencv_jpeg_decoding_equals_pillows(monkeypatch, side, kind):
-    rgb = photo("astronaut")
-    h = round(side * 0.75)
-    rgb = np.ascontiguousarray(Image.fromarray(rgb).resize((side, h), Image.Resampling.LANCZOS))
-    if kind == "gray":
-        buffer = io.BytesIO()
-        Image.fromarray(rgb).convert("L").save(buffer, format="JPEG", quality=85)
-        data = buffer.getvalue()
-    else:
-        data = exif_rotated_jpeg(rgb) if kind == "exif" else jpeg_bytes(rgb)
-    assert decode._opencv_jpeg(data, Image.open(io.BytesIO(data)), 256, 512) is not None  # OpenCV decodes it
-    fast = decode_bytes(data, side=256, canvas_side=512)
-    monkeypatch.setattr(decode, "_opencv_jpeg", lambda *args: None)
-    pillow = decode_bytes(data, side=256, canvas_side=512)
-    assert np.array_equal(fast.rgb, pillow.rgb) and np.array_equal(fast.canvas, pillow.canvas)
-    assert fast.notes == pillow.notes and max(fast.rgb.shape[:2]) == min(256, side)
+@pytest.mark.parametrize("side", [512, 500, 777, 300, 1024, 2048])
+@pytest.mark.parametrize("kind", ["colour", "gray"])
+def test_the_canvas_is_the_image_decoded_for_its_side_alone(side, kind):
+    """One decode serves the analysis image and the canvas only where their DCT scales agree."""
+    rgb = np.ascontiguousarray(Image.fromarray(photo("astronaut")).resize((side, round(side * 0.75)),
+                                                                         Image.Resampling.LANCZOS))
+    buffer = io.BytesIO()
+    Image.fromarray(rgb).convert("L" if kind == "gray" else "RGB").save(buffer, format="JPEG", quality=85)
+    data = buffer.getvalue()
+    both = decode_bytes(data, side=256, canvas_side=512)
+    assert np.array_equal(both.rgb, decode_bytes(data, side=256).rgb)
+    assert np.array_equal(both.canvas, decode_bytes(data, side=512).rgb)
+    assert max(both.rgb.shape[:2]) == min(256, side) and max(both.canvas.shape[:2]) == min(512, side)
 
 
 def test_a_corrupt_exif_block_is_no_fault(recwarn):
@@ -101,7 +95,7 @@ def test_a_corrupt_exif_block_is_no_fault(recwarn):
     assert not [w for w in recwarn if "EXIF" in str(w.message)]
 
 
-def test_a_truncated_jpeg_is_bad_whichever_decoder():
+def test_a_truncated_jpeg_is_bad():
     data = jpeg_bytes(photo("astronaut"))
     for cut in (len(data) // 2, len(data) - 2):
         with pytest.raises(BadImage, match="truncated"):
@@ -175,3 +169,29 @@ def test_python_dataset_items_and_failures(tmp_path):
     assert "disk on fire" in reasons["#3"] and "not an image array" in reasons["#4"]
     records = list(_read_records(tmp_path / RECORDS_FILE))
     assert records[1].width == 600 and records[1].height == 400  # CHW tensor read as CHW
+
+
+@pytest.mark.parametrize("root", [".", "./", "tree", "tree/"])
+def test_folder_walk_matches_a_pathlib_reference(tmp_path, monkeypatch, root):
+    """Keys, labels and sidecars of the string walk, against pathlib's spelling of the same tree."""
+    from pairgen.diagnostics.inputs import FolderSource
+    from pairgen.saliency import sidecar_candidates
+
+    tree = tmp_path / "tree"
+    files = ["top.jpg", "cat/a.jpg", "cat/a.saliency.png", "cat/b.c.jpg", "cat/b.c_saliency.npy", "dog/c.",
+             "dog/c..saliency.png", "dog/x.saliency.", "dog/deep/d.png", "dog/noext"]
+    for name in files:
+        (tree / name).parent.mkdir(parents=True, exist_ok=True)
+        (tree / name).write_bytes(b"x")
+    monkeypatch.chdir(tree if root.startswith(".") else tmp_path)
+    base = Path(root)
+    expected = []
+    for path in sorted(base.rglob("*")):
+        if path.is_dir() or any(path.stem.endswith(infix) for infix in (".saliency", "_saliency")):
+            continue
+        rel = path.relative_to(base)
+        sidecar = next((str(c) for c in sidecar_candidates(path) if c.is_file()), None)
+        expected.append((str(path), rel.parts[0] if len(rel.parts) > 1 else None, sidecar))
+    walked = [(i.key, i.label, i.mask_path) for i in FolderSource(root).items() if i.skip is None]
+    assert sorted(walked) == sorted(expected)
+    assert ("dog/c." if root.startswith(".") else "tree/dog/c.") in {k for k, _, m in walked if m}

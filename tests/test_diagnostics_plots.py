@@ -92,3 +92,13 @@ def test_a_threshold_outside_the_axis_is_not_drawn():
     inside.vline(2.0)
     assert len(parse(figure([panel], "off")).findall(".//line[@stroke-dasharray]")) == 0
     assert len(parse(figure([inside], "on")).findall(".//line[@stroke-dasharray]")) == 1
+
+
+def test_a_log_axis_within_one_decade_labels_its_ends():
+    edges = np.geomspace(1, 100_000, 51)  # ten bins per decade
+    counts = np.zeros(50)
+    counts[34] = 7  # every width in one bin, 2.5k-3.2k
+    panel = Panel("width")
+    panel.stairs(counts, edges, log=True)
+    labels = [t.text for t in parse(figure([panel], "one bin")).iter("text")]
+    assert "2k" in labels and "3.98k" in labels

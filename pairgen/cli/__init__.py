@@ -60,8 +60,11 @@ def run() -> None:
     """The console script: :func:`main`, then exit without a last sweep of the heap.
 
     The interpreter's final garbage collection walks every object torch and the other
-    libraries created (about a second here); freezing the heap skips that walk only:
-    objects are still released and exit handlers (Ray's, files') still run.
+    libraries created (about a second on 2 cores); freezing the heap skips that walk:
+    exit handlers (``atexit``: Ray's, multiprocessing's) still run and objects still
+    referenced are released as modules are torn down, but reference cycles left at
+    exit are not collected, so their ``__del__`` does not run (pairgen closes its files
+    and pools explicitly and relies on no finaliser).
     """
     status = main()
     gc.freeze()

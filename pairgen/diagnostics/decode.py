@@ -6,10 +6,10 @@ Readable images in awkward modes are converted by the core's
 :func:`pairgen.collate.to_rgb_uint8`, the conversion training uses: CMYK, palette, 1-bit,
 grayscale+alpha and RGBA (alpha dropped). High-bit-depth images (16-bit PNG/TIFF, 32-bit integer or float) are scaled
 by their true bit depth (``65535`` for 16-bit), never clipped at 255 as a plain
-``convert("L")`` does. JPEGs are decoded at a reduced DCT scale (``Image.draft``'s),
-which reads every byte (truncation is still caught) at a fraction of the cost; 8-bit RGB
-and gray JPEGs by OpenCV, the same pixels without Pillow's extra copy. An EXIF
-orientation is noted, not applied, as in training's loaders.
+``convert("L")`` does. JPEGs are decoded at a reduced DCT scale (``Image.draft``),
+which reads every byte (truncation is still caught) at a fraction of the cost, and only
+once when the analysis image and the canvas share a scale. An EXIF orientation is noted,
+not applied, as in training's loaders.
 
 The decompression-bomb check reads only the header: an image whose width x height
 exceeds ``max_pixels`` (default: the size Pillow itself refuses, twice
@@ -45,13 +45,6 @@ EXTREME_ASPECT = 10.0
 _MODE_BITS = {"1": 1, "I;16": 16, "I;16B": 16, "I;16L": 16, "I;16N": 16, "I": 32, "F": 32}
 _GRAY_MODES = frozenset({"1", "L", "LA", "La", "I", "I;16", "I;16B", "I;16L", "I;16N", "F"})
 _SAME_FORMAT = {"MPO": "JPEG"}  # Pillow names multi-picture JPEGs MPO; their extension is .jpg
-#: OpenCV's decode flags by Pillow mode and DCT reduction.
-_OPENCV_FLAGS = {
-    "RGB": {1: cv2.IMREAD_COLOR, 2: cv2.IMREAD_REDUCED_COLOR_2, 4: cv2.IMREAD_REDUCED_COLOR_4,
-            8: cv2.IMREAD_REDUCED_COLOR_8},
-    "L": {1: cv2.IMREAD_GRAYSCALE, 2: cv2.IMREAD_REDUCED_GRAYSCALE_2, 4: cv2.IMREAD_REDUCED_GRAYSCALE_4,
-          8: cv2.IMREAD_REDUCED_GRAYSCALE_8},
-}
 _EXIF_ORIENTATION = 0x0112
 
 
@@ -131,14 +124,13 @@ def decode_bytes(data: bytes, name: str = "", max_pixels: int = DEFAULT_MAX_PIXE
                 full = _high_depth_rgb(data, image, bit_depth)
                 rgb, canvas = fit(full, side), None if canvas_side is None else fit(full, canvas_side)
                 notes.append(f"{bit_depth}-bit, scaled to 8 bits by its full range")
-            elif (fast := _opencv_jpeg(data, image, side, canvas_side)) is not None:
-                rgb, canvas = fast
-            else:  # a JPEG is DCT-scaled for each side it is decoded for
-                jpeg = fmt == "JPEG"
+            else:  # a JPEG is DCT-scaled for each side it is decoded for, once when the scales agree
                 full = _eight_bit_rgb(image, notes, draft=side)
                 rgb, canvas = fit(full, side), None
                 if canvas_side is not None:
-                    canvas = fit(_eight_bit_rgb(Image.open(io.BytesIO(data)), [], draft=canvas_side) if jpeg else full, canvas_side)
+                    if fmt == "JPEG" and _dct_factor((width, height), canvas_side) != _dct_factor((width, height), side):
+                        full = _eight_bit_rgb(Image.open(io.BytesIO(data)), [], draft=canvas_side)
+                    canvas = fit(full, canvas_side)
         except BadImage:
             raise
         except Exception as err:  # noqa: BLE001
@@ -210,35 +202,9 @@ def _eight_bit_rgb(image: Image.Image, notes: list[str], draft: int | None = Non
     return _core_rgb(image)
 
 
-def _opencv_jpeg(data: bytes, image: Image.Image, side: int,
-                 canvas_side: int | None) -> tuple[np.ndarray, np.ndarray | None] | None:
-    """An 8-bit RGB or gray JPEG decoded by OpenCV at the DCT scale ``Image.draft`` picks.
-
-    The pixels are Pillow's (both are libjpeg-turbo; equal to the last bit, tested) without
-    Pillow's copy out of its own buffer: 1.1 ms against 1.6-2.3 ms for a 500-px photo.
-    The analysis array and the canvas share one decode when their scales agree. None
-    (Pillow decodes, and names the fault) for any other JPEG, for data that does not end
-    in the end-of-image marker (a truncated file), or when OpenCV refuses it. Like Pillow
-    and training's loaders, OpenCV is told to ignore the EXIF orientation.
-    """
-    if image.format != "JPEG" or image.mode not in _OPENCV_FLAGS or not data.endswith(b"\xff\xd9"):
-        return None
-    buffer, decoded = np.frombuffer(data, np.uint8), {}
-    for target in (side, canvas_side):
-        factor = None if target is None else _dct_factor(image.size, target)
-        if factor is not None and factor not in decoded:
-            array = cv2.imdecode(buffer, _OPENCV_FLAGS[image.mode][factor] | cv2.IMREAD_IGNORE_ORIENTATION)
-            if array is None:
-                return None
-            decoded[factor] = cv2.cvtColor(array, cv2.COLOR_BGR2RGB) if array.ndim == 3 else _core_rgb(array)
-    rgb = fit(decoded[_dct_factor(image.size, side)], side)
-    canvas = None if canvas_side is None else fit(decoded[_dct_factor(image.size, canvas_side)], canvas_side)
-    return rgb, canvas
-
-
 def _dct_factor(size: tuple[int, int], side: int) -> int:
-    """The reduction ``Image.draft`` picks for the request :func:`_draft_size` makes: the
-    largest of 8, 4, 2, 1 not above ``min(width // w, height // h)``."""
+    """The reduction ``Image.draft`` picks for the request :func:`_draft_size` makes on an
+    image of ``size``: the largest of 8, 4, 2, 1 not above ``min(width // w, height // h)``."""
     width, height = _draft_size(size, side)
     scale = min(size[0] // width, size[1] // height)
     return next(factor for factor in (8, 4, 2, 1) if scale >= factor)

@@ -129,7 +129,7 @@ class FolderSource:
             subdirs = []
             names = {entry.name for entry in entries}
             for entry in entries:
-                item, subdir = self._classify(entry, ordinal, label, ancestors, visited, with_stat, names)
+                item, subdir = self._classify(entry, directory, ordinal, label, ancestors, visited, with_stat, names)
                 if subdir is not None:
                     subdirs.append(subdir)
                     continue
@@ -137,17 +137,17 @@ class FolderSource:
                 ordinal += 1
             stack.extend(reversed(subdirs))
 
-    def _classify(self, entry: os.DirEntry, ordinal: int, label: str | None, ancestors: frozenset, visited: set,
-                  with_stat: bool, names: set[str]):
+    def _classify(self, entry: os.DirEntry, directory: str, ordinal: int, label: str | None, ancestors: frozenset,
+                  visited: set, with_stat: bool, names: set[str]):
         """An Item for a file (or bad entry), or the (path, label, ancestors) of a sub-folder to walk.
 
         Paths stay strings here: the walk runs in the process that feeds the workers.
         """
-        key = entry.path
+        key = entry.name if directory == "." else entry.path  # as str(Path(...)) spells it: no "./"
         if entry.name.startswith("."):
             kind = "folder" if _is_dir(entry) else "file"
             return Item(key=key, ordinal=ordinal, skip=f"hidden {kind}"), None
-        stem, suffix = os.path.splitext(entry.name)
+        stem, suffix = _stem_suffix(entry.name)
         if any(stem.endswith(infix) for infix in SIDECAR_INFIXES) and not _is_dir(entry):
             return Item(key=key, ordinal=ordinal, skip="saliency sidecar"), None
         try:
@@ -183,6 +183,12 @@ class FolderSource:
                 if candidate.is_file():
                     return str(candidate)
         return None
+
+
+def _stem_suffix(name: str) -> tuple[str, str]:
+    """``(Path(name).stem, Path(name).suffix)`` without building a path (a trailing dot is no suffix)."""
+    dot = name.rfind(".")
+    return (name[:dot], name[dot:]) if 0 < dot < len(name) - 1 else (name, "")
 
 
 class FileListSource:

@@ -67,7 +67,9 @@ class Panel:
             self.xlim = _union(self.xlim, (edges[0], edges[-1]))
         if log and self.xlim is not None:
             low, high = self.xlim
-            self.xticks = [(float(k), _power_label(k)) for k in range(math.ceil(low - 1e-9), math.floor(high + 1e-9) + 1)]
+            powers = range(math.ceil(low - 1e-9), math.floor(high + 1e-9) + 1)
+            # Within one decade (every image in one bin) the range's ends are labelled instead.
+            self.xticks = [(float(k), _power_label(k)) for k in powers] or [(v, _power_label(v)) for v in (low, high)]
         if label:
             self.legend.append((label, color))
 
@@ -281,4 +283,4 @@ def _number(value: float) -> str:
 
 def _power_label(exponent: float) -> str:
     value = 10.0 ** exponent
-    return f"{value / 1000:g}k" if value >= 1000 else f"{value:g}"
+    return f"{value / 1000:.3g}k" if value >= 1000 else f"{value:.3g}"
