@@ -22,7 +22,7 @@ from PIL import Image, UnidentifiedImageError
 from torch.utils.data import Dataset
 
 from pairgen.optional_data import optional_path
-from pairgen.saliency.sidecar import SIDECAR_INFIXES, load_saliency
+from pairgen.saliency.sidecar import is_sidecar_stem, load_saliency
 
 FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")
 FASHION_MNIST_CLASSES = (
@@ -84,10 +84,6 @@ def fashion_mnist(split: str = "train", root: str | Path | None = None, limit: i
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".ppm", ".pgm")
 
 
-def _is_sidecar(path: Path) -> bool:
-    return any(path.stem.endswith(infix) for infix in SIDECAR_INFIXES)
-
-
 class ImageFolder(Dataset):
     """The images under ``root`` (recursive, sorted, hidden files skipped) as items.
 
@@ -117,7 +113,7 @@ class ImageFolder(Dataset):
         self.saliency_dir = saliency_dir
         self.files = sorted(
             p for p in self.root.rglob("*")
-            if p.suffix.lower() in extensions and p.is_file() and not _is_sidecar(p)
+            if p.suffix.lower() in extensions and p.is_file() and not is_sidecar_stem(p.stem)
             and not any(part.startswith(".") for part in p.relative_to(self.root).parts)
         )
         if not self.files:

@@ -49,7 +49,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from pairgen.saliency.sidecar import SIDECAR_INFIXES, saliency_dir_candidates, sidecar_names
+from pairgen.saliency.sidecar import is_sidecar_stem, saliency_dir_candidates, sidecar_names
 
 #: File extensions Pillow can decode; a file with another extension that turns out
 #: not to be an image is skipped (a README in the folder), not listed as bad.
@@ -148,7 +148,7 @@ class FolderSource:
             kind = "folder" if _is_dir(entry) else "file"
             return Item(key=key, ordinal=ordinal, skip=f"hidden {kind}"), None
         stem, suffix = _stem_suffix(entry.name)
-        if any(stem.endswith(infix) for infix in SIDECAR_INFIXES) and not _is_dir(entry):
+        if is_sidecar_stem(stem) and not _is_dir(entry):
             return Item(key=key, ordinal=ordinal, skip="saliency sidecar"), None
         try:
             st = entry.stat() if (with_stat or entry.is_symlink() or entry.is_dir()) else None

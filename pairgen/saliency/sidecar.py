@@ -43,6 +43,11 @@ SIDECAR_EXTENSIONS = (".png", ".npy", ".tif", ".tiff")
 SIDECAR_INFIXES = (".saliency", "_saliency")
 
 
+def is_sidecar_stem(stem: str) -> bool:
+    """Whether a file of stem ``stem`` is itself a sidecar map (rules 1 and 2), not an image."""
+    return stem.endswith(SIDECAR_INFIXES)
+
+
 def sidecar_names(stem: str) -> list[str]:
     """The names of the sidecars next to an image of stem ``stem`` (rules 1 and 2), in order."""
     return [stem + infix + ext for infix in SIDECAR_INFIXES for ext in SIDECAR_EXTENSIONS]
