@@ -15,6 +15,10 @@ and large) with the photometric pipeline of the ``simclr`` recipe; only the reci
 * ``ccrop``: ContrastiveCrop (Peng et al., CVPR 2022) with its heatmap refresh
   (:class:`pairgen.crops.box_refresh.HeatmapRefresh`);
 * ``simclr_dcl``: simclr's crops with the debiased loss (Chuang et al., NeurIPS 2020);
+* ``simclr_scale20`` / ``cast_mask_scale08``: the crop-scale factorial. CAST's sampler draws
+  its candidates at scale 0.2-1, simclr's crops at 0.08-1: simclr's crops at CAST's scale and
+  CAST's crops at simclr's scale tell the saliency constraint's share of cast's gain from the
+  milder scale's;
 * ``stock_*``: the built-in recipes as they are (their own photometrics; secondary rows).
 
 Each encoder is judged by a linear probe (and a kNN classifier) on the object labels: fitted
@@ -80,11 +84,14 @@ SETS = ("cluttered", "control")
 TRANSFER = "cluttered_to_control"
 
 #: Each arm: (crop source, saliency source, loss). Crop source: "simclr" keeps simclr's crop,
-#: else the named recipe's crop replaces it; "stock:NAME" is the recipe NAME as it is.
+#: else the named recipe's crop replaces it; "stock:NAME" is the recipe NAME as it is;
+#: ``(NAME, {field: value})`` is NAME's crop with those fields changed.
 ARMS = {
     "simclr": ("simclr", None, "info_nce"),
     "simclr_dcl": ("simclr", None, "debiased_info_nce"),
+    "simclr_scale20": (("simclr", {"scale": [0.2, 1.0]}), None, "info_nce"),
     "cast_mask": ("cast", "mask", "info_nce"),
+    "cast_mask_scale08": (("cast", {"scale": [0.08, 1.0]}), "mask", "info_nce"),
     "cast_builtin": ("cast", "builtin", "info_nce"),
     "shared_object_mask": ("shared_object", "mask", "info_nce"),
     "shared_object_builtin": ("shared_object", "builtin", "info_nce"),
@@ -135,7 +142,7 @@ def scene_settings(changes: list[str]) -> SceneSettings:
 def arm_recipe(arm: str, size: int = VIEW_SIZE) -> dict | None:
     """The arm's recipe dict: simclr's, without blur (a 32-px view has no detail to blur),
     at ``size``, with only ``crop`` replaced; ``None`` when the crop's recipe does not exist."""
-    source = ARMS[arm][0]
+    source, changes = crop_source(arm)
     name = source.split(":", 1)[1] if source.startswith("stock:") else "simclr"
     if source.removeprefix("stock:") not in available_recipes():
         return None
@@ -148,9 +155,17 @@ def arm_recipe(arm: str, size: int = VIEW_SIZE) -> dict | None:
             recipe["views"] = [{**recipe["views"][0], "count": 2}]
     recipe["name"] = arm
     for view in recipe["views"]:
+        view["crop"] = {**view["crop"], **changes}
+    for view in recipe["views"]:
         view["size"] = size
         view["ops"] = [op for op in view.get("ops", []) if op["type"] != "blur"]
     return recipe
+
+
+def crop_source(arm: str) -> tuple[str, dict]:
+    """The arm's crop recipe name (or ``stock:NAME``) and the crop fields it changes."""
+    source = ARMS[arm][0]
+    return source if isinstance(source, tuple) else (source, {})
 
 
 class SceneItems(Dataset):
@@ -523,7 +538,7 @@ def main(argv: list[str] | None = None) -> int:
     out = args.out or results / f"scene_centric{'_smoke' if args.smoke else '_gpu' if args.config == 'gpu' else ''}.json"
     arms = [arm for arm in config["arms"] if arm_recipe(arm) is not None]
     for arm in set(config["arms"]) - set(arms):
-        print(f"scene_centric: skipping {arm}: recipe {ARMS[arm][0].removeprefix('stock:')!r} does not exist yet")
+        print(f"scene_centric: skipping {arm}: recipe {crop_source(arm)[0].removeprefix('stock:')!r} does not exist yet")
 
     start, load_at_start = time.perf_counter(), [round(x, 2) for x in os.getloadavg()]
     try:

@@ -39,7 +39,8 @@ def test_arms_change_only_the_crop(bench):
     reference = without_crop(simclr.views[0].to_dict())
     assert "blur" not in [op.name for op in simclr.views[0].ops]
     checked = 0
-    for arm, (source, _, _) in bench.ARMS.items():
+    for arm in bench.ARMS:
+        source, changes = bench.crop_source(arm)
         recipe = bench.arm_recipe(arm)
         if recipe is None or source.startswith("stock:"):
             continue
@@ -50,12 +51,15 @@ def test_arms_change_only_the_crop(bench):
         for view in views:
             assert without_crop(view.to_dict()) == reference, arm
         crops = [v.to_dict()["crop"] for v in views]
-        if source == "simclr":
-            assert crops == [v.to_dict()["crop"] for v in simclr.expanded_views]
-        else:
-            assert crops == [v.to_dict()["crop"] for v in load_recipe(source).expanded_views], arm
+        expected = [v.to_dict()["crop"] for v in load_recipe(source).expanded_views]
+        assert crops == [{**crop, **changes} for crop in expected], arm
         checked += 1
-    assert checked >= 5
+    assert checked >= 7
+    # The crop-scale factorial: each arm takes the other sampler's scale and keeps the rest of its own crop.
+    cast, scale20 = load_recipe("cast").views[0].to_dict()["crop"], load_recipe(bench.arm_recipe("simclr_scale20"))
+    assert scale20.views[0].to_dict()["crop"]["scale"] == cast["scale"] == [0.2, 1.0]
+    scale08 = load_recipe(bench.arm_recipe("cast_mask_scale08")).views[0].to_dict()["crop"]
+    assert scale08 == {**cast, "scale": simclr.views[0].to_dict()["crop"]["scale"]} and scale08["scale"] == [0.08, 1.0]
     stock = load_recipe(bench.arm_recipe("stock_cast"))
     assert stock.views[0].ops == load_recipe("cast").views[0].ops
 
