@@ -325,17 +325,39 @@ def sample_pairs(arm: str, data: dict, count: int, seed: int = 0):
     return sampler(sampler.collate([dataset[i] for i in range(count)]))
 
 
-def object_sharing_rate(arm: str, data: dict, count: int = 1000, shown: float = 0.5) -> float:
-    """Share of the arm's pairs whose two views both show at least ``shown`` of the object's pixels."""
-    pairs = sample_pairs(arm, data, min(count, len(data["scenes"])))
+def pair_statistics(arm: str, data: dict, count: int = 1000, shown: float = 0.5, seed: int = 0) -> dict:
+    """What the arm's pairs show of the object, on its first ``count`` training scenes (one pair each):
+
+    * ``object_sharing_rate``: share of pairs whose two views both hold at least ``shown`` of the
+      object's pixels;
+    * ``view_iou``: mean IoU of a pair's two crop boxes;
+    * ``object_share_of_view``: mean share of a view's pixels that are object;
+    * ``view_share_of_object``: mean share of the object's pixels a view holds;
+    * ``views_missing_object``: share of views that hold less than 10% of the object.
+    """
+    pairs = sample_pairs(arm, data, min(count, len(data["scenes"])), seed=seed)
     masks = torch.from_numpy(data["scenes"].masks[: len(pairs)])
     ys, xs = torch.arange(masks.shape[1]).view(1, -1, 1) + 0.5, torch.arange(masks.shape[2]).view(1, 1, -1) + 0.5
-    both = torch.ones(len(pairs), dtype=torch.bool)
-    for params in pairs.params:
-        box = params.boxes.view(-1, 4, 1, 1)
-        inside = (xs >= box[:, 0]) & (xs < box[:, 2]) & (ys >= box[:, 1]) & (ys < box[:, 3])
-        both &= (inside & masks).sum((1, 2)) >= shown * masks.sum((1, 2))
-    return round(float(both.float().mean()), 4)
+    boxes = [params.boxes.double() for params in pairs.params[:2]]
+    held, density = [], []
+    for box in boxes:
+        b = box.view(-1, 4, 1, 1)
+        inside = (xs >= b[:, 0]) & (xs < b[:, 2]) & (ys >= b[:, 1]) & (ys < b[:, 3])
+        pixels = (inside & masks).sum((1, 2)).double()
+        held.append(pixels / masks.sum((1, 2)).clamp(min=1))
+        density.append(pixels / inside.sum((1, 2)).clamp(min=1))
+    corner, far = torch.maximum(boxes[0][:, :2], boxes[1][:, :2]), torch.minimum(boxes[0][:, 2:], boxes[1][:, 2:])
+    overlap = (far - corner).clamp(min=0).prod(1)
+    areas = [(b[:, 2:] - b[:, :2]).prod(1) for b in boxes]
+    held, density = torch.stack(held), torch.stack(density)
+    values = {
+        "object_sharing_rate": (held >= shown).all(0).double().mean(),
+        "view_iou": (overlap / (areas[0] + areas[1] - overlap)).mean(),
+        "object_share_of_view": density.mean(),
+        "view_share_of_object": held.mean(),
+        "views_missing_object": (held < 0.1).double().mean(),
+    }
+    return {key: round(float(value), 4) for key, value in values.items()}
 
 
 def diagnose_verdicts(data: dict[str, dict], count: int) -> dict:
@@ -487,6 +509,15 @@ def markdown_table(result: dict) -> str:
     return "\n".join(lines)
 
 
+def pair_statistics_table(statistics: dict) -> str:
+    """:func:`pair_statistics` of each arm and set as a Markdown table."""
+    keys = ("object_sharing_rate", "view_iou", "object_share_of_view", "view_share_of_object", "views_missing_object")
+    lines = ["| arm | set | " + " | ".join(k.replace("_", " ") for k in keys) + " |", "|---|---|" + "---|" * len(keys)]
+    for arm, sets in statistics.items():
+        lines += [f"| {arm} | {name} | " + " | ".join(f"{values[k]:.3f}" for k in keys) + " |" for name, values in sets.items()]
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--config", choices=("cpu", "gpu"), default="cpu")
@@ -501,6 +532,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-diagnose", action="store_true")
     parser.add_argument("--scene", action="append", default=[], metavar="FIELD=VALUE",
                         help="change one of the scenes' statistics (pairgen.scenes.SceneSettings), e.g. background_pool=0")
+    parser.add_argument("--pair-stats", action="store_true",
+                        help="only print what each arm's pairs show of the object (no training), then exit")
     parser.add_argument("--fake-objects", action="store_true", help="random blobs instead of Fashion-MNIST (smoke tests)")
     parser.add_argument("--fashion-mnist", type=Path, default=FASHION_MNIST, help="folder of the Fashion-MNIST idx files")
     parser.add_argument("--opencv-photos", type=Path, default=OPENCV_PHOTOS, help="folder of the opencv-doc photos")
@@ -548,6 +581,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"scene_centric: {error}", file=sys.stderr)
         return 2
     print(f"scenes ready ({time.perf_counter() - start:.0f} s)", flush=True)
+    if args.pair_stats:
+        print(pair_statistics_table({arm: {name: pair_statistics(arm, d) for name, d in data.items()} for arm in arms}))
+        return 0
     rows = [*(["random_init", "supervised"] if not args.no_references else []), *arms]
     jobs = [(row, name, seed) for row in rows for name in args.sets for seed in range(config["seeds"])]
     state = dict(data=data, config=config, start=start)
@@ -567,7 +603,8 @@ def main(argv: list[str] | None = None) -> int:
         for key, (accuracy, neighbours) in scores.items():
             probe[row][key].append(accuracy)
             knn[row][key].append(neighbours)
-    sharing = {arm: {name: object_sharing_rate(arm, d) for name, d in data.items()} for arm in arms}
+    statistics = {arm: {name: pair_statistics(arm, d) for name, d in data.items()} for arm in arms}
+    sharing = {arm: {name: v["object_sharing_rate"] for name, v in sets.items()} for arm, sets in statistics.items()}
     verdicts = {} if args.no_diagnose else diagnose_verdicts(data, min(400, config["train"]))
     result = {
         "recipes": {arm: probe[arm] for arm in arms},
@@ -577,7 +614,7 @@ def main(argv: list[str] | None = None) -> int:
             **{k: v for k, v in config.items() if k not in ("arms", "scenes")}, "arms": arms, "smoke": args.smoke,
             "view_size": VIEW_SIZE, "width": WIDTH, "lr": LR, "temperature": TEMPERATURE, "tau_plus": TAU_PLUS,
             "scenes": {k: list(v) if isinstance(v, tuple) else v for k, v in vars(config["scenes"]).items()},
-            "knn": knn, "object_sharing_rate": sharing, "diagnose_details": verdicts, "seconds_per_job": seconds,
+            "knn": knn, "object_sharing_rate": sharing, "pair_statistics": statistics, "diagnose_details": verdicts, "seconds_per_job": seconds,
             "total_seconds": round(time.perf_counter() - start, 1), "torch_threads": torch.get_num_threads(),
             "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs visible",
             "commit": git_commit(), "load_average_at_start": load_at_start,

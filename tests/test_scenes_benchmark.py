@@ -107,6 +107,38 @@ def test_smoke_run_writes_the_result_schema(bench, tmp_path):
     assert result["settings"]["smoke"] is True
     sharing = result["settings"]["object_sharing_rate"]
     assert sharing["cast_mask"]["cluttered"] > sharing["simclr"]["cluttered"]
+    statistics = result["settings"]["pair_statistics"]
+    assert {arm: {name: v["object_sharing_rate"] for name, v in sets.items()} for arm, sets in statistics.items()} == sharing
+
+
+@pytest.mark.parametrize("arm", ["simclr", "cast_mask"])
+def test_pair_statistics_match_a_per_pixel_count(bench, arm):
+    config = dict(bench.CONFIGS["smoke"], train=40, fashion_mnist=str(bench.FASHION_MNIST),
+                  opencv_photos=str(bench.OPENCV_PHOTOS))
+    data = bench.scene_data(config, control=False, fake=not HAVE_FASHION, builtin=False)
+    got = bench.pair_statistics(arm, data, count=40, seed=3)
+    pairs = bench.sample_pairs(arm, data, 40, seed=3)
+    shared, iou, density, held, missing = [], [], [], [], []
+    for i, mask in enumerate(data["scenes"].masks[:40]):
+        rows, cols = np.nonzero(mask)
+        views = []
+        for params in pairs.params:
+            x1, y1, x2, y2 = params.boxes[i].double().tolist()
+            pixels = sum(x1 <= c + 0.5 < x2 and y1 <= r + 0.5 < y2 for r, c in zip(rows, cols))
+            covered = sum(x1 <= c + 0.5 < x2 and y1 <= r + 0.5 < y2
+                          for r in range(mask.shape[0]) for c in range(mask.shape[1]))
+            views.append((x1, y1, x2, y2))
+            held.append(pixels / len(rows))
+            density.append(pixels / max(covered, 1))
+            missing.append(pixels / len(rows) < 0.1)
+        shared.append(min(held[-2:]) >= 0.5)
+        (a1, b1, a2, b2), (c1, d1, c2, d2) = views
+        overlap = max(0.0, min(a2, c2) - max(a1, c1)) * max(0.0, min(b2, d2) - max(b1, d1))
+        iou.append(overlap / ((a2 - a1) * (b2 - b1) + (c2 - c1) * (d2 - d1) - overlap))
+    expected = {"object_sharing_rate": np.mean(shared), "view_iou": np.mean(iou), "object_share_of_view": np.mean(density),
+                "view_share_of_object": np.mean(held), "views_missing_object": np.mean(missing)}
+    assert got == pytest.approx(expected, abs=6e-5)
+    assert 0 < got["object_sharing_rate"] < 1 and got["view_iou"] < 1
 
 
 @pytest.mark.slow
