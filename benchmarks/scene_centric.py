@@ -65,6 +65,7 @@ from pairgen import PairSampler, load_recipe, losses
 from pairgen.collate import collate_items
 from pairgen.crops.box_refresh import HeatmapRefresh
 from pairgen.datasets import FASHION_MNIST
+from pairgen.diagnostics.pair_quality import box_iou
 from pairgen.recipe import available_recipes
 from pairgen.saliency import builtin_saliency
 from pairgen.scenes import (
@@ -140,8 +141,9 @@ def scene_settings(changes: list[str]) -> SceneSettings:
 
 
 def arm_recipe(arm: str, size: int = VIEW_SIZE) -> dict | None:
-    """The arm's recipe dict: simclr's, without blur (a 32-px view has no detail to blur),
-    at ``size``, with only ``crop`` replaced; ``None`` when the crop's recipe does not exist."""
+    """The arm's recipe dict: simclr's, without blur (a 32-px view has no detail to blur), at
+    ``size``, with only ``crop`` replaced (by the crop source's, with the arm's field changes);
+    ``None`` when the crop's recipe does not exist."""
     source, changes = crop_source(arm)
     name = source.split(":", 1)[1] if source.startswith("stock:") else "simclr"
     if source.removeprefix("stock:") not in available_recipes():
@@ -155,15 +157,14 @@ def arm_recipe(arm: str, size: int = VIEW_SIZE) -> dict | None:
             recipe["views"] = [{**recipe["views"][0], "count": 2}]
     recipe["name"] = arm
     for view in recipe["views"]:
-        view["crop"] = {**view["crop"], **changes}
-    for view in recipe["views"]:
+        view["crop"] = {**view["crop"], **copy.deepcopy(changes)}
         view["size"] = size
         view["ops"] = [op for op in view.get("ops", []) if op["type"] != "blur"]
     return recipe
 
 
 def crop_source(arm: str) -> tuple[str, dict]:
-    """The arm's crop recipe name (or ``stock:NAME``) and the crop fields it changes."""
+    """The arm's crop source: a recipe name (or ``stock:NAME``) and the crop fields it changes ({} for none)."""
     source = ARMS[arm][0]
     return source if isinstance(source, tuple) else (source, {})
 
@@ -325,37 +326,45 @@ def sample_pairs(arm: str, data: dict, count: int, seed: int = 0):
     return sampler(sampler.collate([dataset[i] for i in range(count)]))
 
 
-def pair_statistics(arm: str, data: dict, count: int = 1000, shown: float = 0.5, seed: int = 0) -> dict:
-    """What the arm's pairs show of the object, on its first ``count`` training scenes (one pair each):
+def object_in_pairs(arm: str, data: dict, count: int = 1000, shown: float = 0.5, missing: float = 0.1,
+                    seed: int = 0) -> dict:
+    """What the arm's pairs show of the true object, one pair on each of the first ``count`` training scenes.
 
-    * ``object_sharing_rate``: share of pairs whose two views both hold at least ``shown`` of the
-      object's pixels;
-    * ``view_iou``: mean IoU of a pair's two crop boxes;
-    * ``object_share_of_view``: mean share of a view's pixels that are object;
-    * ``view_share_of_object``: mean share of the object's pixels a view holds;
-    * ``views_missing_object``: share of views that hold less than 10% of the object.
+    Args:
+        arm: a key of :data:`ARMS`.
+        data: one set's :func:`scene_data`.
+        count: scenes (one pair each).
+        shown: share of the object's pixels a view must hold to show it.
+        missing: a view holding less than this share of the object's pixels misses it.
+        seed: the sampler's seed.
+
+    Returns:
+        ``object_sharing_rate`` (pairs whose two views both show the object; a scene without
+        object pixels counts as shared), ``view_iou`` (mean IoU of the two crop boxes),
+        ``object_share_of_view`` (mean share of a view's pixels that are object),
+        ``view_share_of_object`` (mean share of the object's pixels a view holds) and
+        ``views_missing_object`` (share of views that miss it), rounded to 4 decimals.
     """
     pairs = sample_pairs(arm, data, min(count, len(data["scenes"])), seed=seed)
+    if len(pairs.params) != 2:
+        raise ValueError(f"{arm}: object_in_pairs needs two views, got {len(pairs.params)}")
     masks = torch.from_numpy(data["scenes"].masks[: len(pairs)])
+    total = masks.sum((1, 2)).double()
     ys, xs = torch.arange(masks.shape[1]).view(1, -1, 1) + 0.5, torch.arange(masks.shape[2]).view(1, 1, -1) + 0.5
-    boxes = [params.boxes.double() for params in pairs.params[:2]]
     held, density = [], []
-    for box in boxes:
-        b = box.view(-1, 4, 1, 1)
-        inside = (xs >= b[:, 0]) & (xs < b[:, 2]) & (ys >= b[:, 1]) & (ys < b[:, 3])
+    for params in pairs.params:
+        box = params.boxes.double().view(-1, 4, 1, 1)
+        inside = (xs >= box[:, 0]) & (xs < box[:, 2]) & (ys >= box[:, 1]) & (ys < box[:, 3])
         pixels = (inside & masks).sum((1, 2)).double()
-        held.append(pixels / masks.sum((1, 2)).clamp(min=1))
+        held.append(pixels)
         density.append(pixels / inside.sum((1, 2)).clamp(min=1))
-    corner, far = torch.maximum(boxes[0][:, :2], boxes[1][:, :2]), torch.minimum(boxes[0][:, 2:], boxes[1][:, 2:])
-    overlap = (far - corner).clamp(min=0).prod(1)
-    areas = [(b[:, 2:] - b[:, :2]).prod(1) for b in boxes]
     held, density = torch.stack(held), torch.stack(density)
     values = {
-        "object_sharing_rate": (held >= shown).all(0).double().mean(),
-        "view_iou": (overlap / (areas[0] + areas[1] - overlap)).mean(),
+        "object_sharing_rate": (held >= shown * total).all(0).double().mean(),
+        "view_iou": box_iou(pairs.params[0].boxes.double(), pairs.params[1].boxes.double()).mean(),
         "object_share_of_view": density.mean(),
-        "view_share_of_object": held.mean(),
-        "views_missing_object": (held < 0.1).double().mean(),
+        "view_share_of_object": (held / total.clamp(min=1)).mean(),
+        "views_missing_object": (held < missing * total).double().mean(),
     }
     return {key: round(float(value), 4) for key, value in values.items()}
 
@@ -509,8 +518,8 @@ def markdown_table(result: dict) -> str:
     return "\n".join(lines)
 
 
-def pair_statistics_table(statistics: dict) -> str:
-    """:func:`pair_statistics` of each arm and set as a Markdown table."""
+def object_in_pairs_table(statistics: dict) -> str:
+    """:func:`object_in_pairs` of each arm and set as a Markdown table."""
     keys = ("object_sharing_rate", "view_iou", "object_share_of_view", "view_share_of_object", "views_missing_object")
     lines = ["| arm | set | " + " | ".join(k.replace("_", " ") for k in keys) + " |", "|---|---|" + "---|" * len(keys)]
     for arm, sets in statistics.items():
@@ -533,7 +542,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scene", action="append", default=[], metavar="FIELD=VALUE",
                         help="change one of the scenes' statistics (pairgen.scenes.SceneSettings), e.g. background_pool=0")
     parser.add_argument("--pair-stats", action="store_true",
-                        help="only print what each arm's pairs show of the object (no training), then exit")
+                        help="only print what each arm's pairs show of the object (no training; to --out if given), then exit")
     parser.add_argument("--fake-objects", action="store_true", help="random blobs instead of Fashion-MNIST (smoke tests)")
     parser.add_argument("--fashion-mnist", type=Path, default=FASHION_MNIST, help="folder of the Fashion-MNIST idx files")
     parser.add_argument("--opencv-photos", type=Path, default=OPENCV_PHOTOS, help="folder of the opencv-doc photos")
@@ -582,7 +591,13 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     print(f"scenes ready ({time.perf_counter() - start:.0f} s)", flush=True)
     if args.pair_stats:
-        print(pair_statistics_table({arm: {name: pair_statistics(arm, d) for name, d in data.items()} for arm in arms}))
+        statistics = {arm: {name: object_in_pairs(arm, d) for name, d in data.items()} for arm in arms}
+        print(object_in_pairs_table(statistics))
+        if args.out:
+            args.out.parent.mkdir(parents=True, exist_ok=True)
+            args.out.write_text(json.dumps({"pair_statistics": statistics, "commit": git_commit(),
+                                            "scenes": config["train"]}, indent=1) + "\n")
+            print(f"wrote {args.out}")
         return 0
     rows = [*(["random_init", "supervised"] if not args.no_references else []), *arms]
     jobs = [(row, name, seed) for row in rows for name in args.sets for seed in range(config["seeds"])]
@@ -603,7 +618,7 @@ def main(argv: list[str] | None = None) -> int:
         for key, (accuracy, neighbours) in scores.items():
             probe[row][key].append(accuracy)
             knn[row][key].append(neighbours)
-    statistics = {arm: {name: pair_statistics(arm, d) for name, d in data.items()} for arm in arms}
+    statistics = {arm: {name: object_in_pairs(arm, d) for name, d in data.items()} for arm in arms}
     sharing = {arm: {name: v["object_sharing_rate"] for name, v in sets.items()} for arm, sets in statistics.items()}
     verdicts = {} if args.no_diagnose else diagnose_verdicts(data, min(400, config["train"]))
     result = {

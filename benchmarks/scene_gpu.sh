@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The GPU configuration of benchmarks/scene_centric.py in one call: every arm (the main ones, the
-# built-in-saliency variants and the stock recipes), 5 seeds, 10x the CPU configuration's images
+# crop-scale factorial, the built-in-saliency variants and the stock recipes: 13), 5 seeds, 10x
+# the CPU configuration's images
 # (batch 1024 x 750 steps), cluttered and control, 8 training processes sharing one card.
 # Writes benchmarks/results/scene_centric_gpu.json (and a copy in $OUT when set).
 # Budget: at most 5 minutes on one H200; not yet run on a GPU (no machine so far).
