@@ -351,14 +351,14 @@ def object_in_pairs(arm: str, data: dict, count: int = 1000, shown: float = 0.5,
     masks = torch.from_numpy(data["scenes"].masks[: len(pairs)])
     total = masks.sum((1, 2)).double()
     ys, xs = torch.arange(masks.shape[1]).view(1, -1, 1) + 0.5, torch.arange(masks.shape[2]).view(1, 1, -1) + 0.5
-    held, density = [], []
+    object_pixels, density = [], []
     for params in pairs.params:
         box = params.boxes.double().view(-1, 4, 1, 1)
         inside = (xs >= box[:, 0]) & (xs < box[:, 2]) & (ys >= box[:, 1]) & (ys < box[:, 3])
         pixels = (inside & masks).sum((1, 2)).double()
-        held.append(pixels)
+        object_pixels.append(pixels)
         density.append(pixels / inside.sum((1, 2)).clamp(min=1))
-    held, density = torch.stack(held), torch.stack(density)
+    held, density = torch.stack(object_pixels), torch.stack(density)  # (2, B): object pixels per view
     values = {
         "object_sharing_rate": (held >= shown * total).all(0).double().mean(),
         "view_iou": box_iou(pairs.params[0].boxes.double(), pairs.params[1].boxes.double()).mean(),
