@@ -1,0 +1,65 @@
+"""benchmarks/packaged_photos.py: the second labelled centricity set is complete, readable and not photos-dev."""
+
+from __future__ import annotations
+
+import csv
+import importlib.util
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from conftest import OPENCV_DATA, REPO, photos_dev_dir
+
+
+@pytest.fixture(scope="module")
+def packaged():
+    spec = importlib.util.spec_from_file_location("packaged_photos", REPO / "benchmarks" / "packaged_photos.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["packaged_photos"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def written(packaged, tmp_path_factory):
+    if not (OPENCV_DATA / "fruits.jpg").is_file():
+        pytest.skip("opencv-doc's sample photos are not installed")
+    out = tmp_path_factory.mktemp("packaged")
+    packaged.write_set(out, OPENCV_DATA)
+    with open(out / "manifest.csv", newline="", encoding="utf-8") as handle:
+        return out, list(csv.DictReader(handle))
+
+
+def thumbnail(path: Path) -> np.ndarray:
+    grey = cv2.resize(cv2.imread(str(path), cv2.IMREAD_GRAYSCALE), (16, 16), interpolation=cv2.INTER_AREA).astype(float).ravel()
+    grey -= grey.mean()
+    return grey / (np.linalg.norm(grey) + 1e-9)
+
+
+def test_every_labelled_photo_is_written_with_its_label(packaged, written):
+    out, rows = written
+    assert [row["file"] for row in rows] == [Path(name).stem + ".jpg" for name in packaged.LABELS]
+    for row, (scene, _) in zip(rows, packaged.LABELS.values()):
+        assert int(row["scene_centric"]) == scene
+        image = cv2.imread(str(out / "images" / row["file"]), cv2.IMREAD_COLOR)
+        assert image is not None and image.std() > 10  # a real photo, not a blank frame
+        assert max(image.shape[:2]) <= packaged.MAX_SIDE
+    assert 0 < sum(int(row["scene_centric"]) for row in rows) < len(rows)
+
+
+def test_no_photo_is_one_of_photos_dev(written):
+    dev = photos_dev_dir()
+    if dev is None:
+        pytest.skip("../shared/data/photos-dev is not available")
+    out, rows = written
+    known = np.stack([thumbnail(path) for path in sorted((dev / "images").iterdir())])
+    for row in rows:
+        assert (known @ thumbnail(out / "images" / row["file"])).max() < 0.9, row["file"]
+
+
+def test_a_missing_photo_is_named(packaged, tmp_path, capsys):
+    assert packaged.main([str(tmp_path / "out"), "--opencv-photos", str(tmp_path / "nowhere")]) == 2
+    assert "nowhere" in capsys.readouterr().err
