@@ -547,6 +547,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--fashion-mnist", type=Path, default=FASHION_MNIST, help="folder of the Fashion-MNIST idx files")
     parser.add_argument("--opencv-photos", type=Path, default=OPENCV_PHOTOS, help="folder of the opencv-doc photos")
     parser.add_argument("--out", type=Path, help="default: benchmarks/results/scene_centric[_gpu].json")
+    parser.add_argument("--budget-s", type=float, metavar="SECONDS",
+                        help="stop at the first job that finishes after this many seconds (jobs still running are "
+                             "ended; settings.complete false); the JSON is rewritten after every job either way")
     parser.add_argument("--figures", type=Path, metavar="RESULT_JSON",
                         help="only draw docs/images/scene_centric_{accuracy,pairs}.png from a result file, then exit")
     args = parser.parse_args(argv)
@@ -600,45 +603,69 @@ def main(argv: list[str] | None = None) -> int:
             print(f"wrote {args.out}")
         return 0
     rows = [*(["random_init", "supervised"] if not args.no_references else []), *arms]
-    jobs = [(row, name, seed) for row in rows for name in args.sets for seed in range(config["seeds"])]
+    # Seed-major: a run cut short (--budget-s, a timeout) has every row at its first seeds.
+    jobs = [(row, name, seed) for seed in range(config["seeds"]) for row in rows for name in args.sets]
     state = dict(data=data, config=config, start=start)
+    columns = [*args.sets, *([TRANSFER] if set(SETS) <= set(args.sets) else [])]
+
+    def assemble(done: list, final: dict | None = None) -> dict:
+        """The JSON of the finished jobs ``done`` (a prefix of ``jobs``); ``final``: the end-of-run
+        measurements (pair statistics, sharing rates, diagnose verdicts), None while jobs run."""
+        probe = {row: {name: [] for name in columns} for row in rows}
+        knn, seconds = copy.deepcopy(probe), {row: {name: [] for name in args.sets} for row in rows}
+        for (row, name, _), (scores, wall) in zip(jobs, done):
+            seconds[row][name].append(wall)
+            for key, (accuracy, neighbours) in scores.items():
+                probe[row][key].append(accuracy)
+                knn[row][key].append(neighbours)
+        complete = final is not None and len(done) == len(jobs)
+        final = final or {"statistics": {}, "sharing": {}, "verdicts": {}}
+        return {
+            "recipes": {arm: probe[arm] for arm in arms},
+            "references": {row: probe[row] for row in ("random_init", "supervised") if row in probe},
+            "diagnose": {name: v["verdict"] for name, v in final["verdicts"].items()},
+            "settings": {
+                **{k: v for k, v in config.items() if k not in ("arms", "scenes")}, "arms": arms, "smoke": args.smoke,
+                "view_size": VIEW_SIZE, "width": WIDTH, "lr": LR, "temperature": TEMPERATURE, "tau_plus": TAU_PLUS,
+                "scenes": {k: list(v) if isinstance(v, tuple) else v for k, v in vars(config["scenes"]).items()},
+                "complete": complete, "jobs_done": len(done), "jobs": len(jobs), "budget_s": args.budget_s,
+                "knn": knn, "object_sharing_rate": final["sharing"], "pair_statistics": final["statistics"],
+                "diagnose_details": final["verdicts"], "seconds_per_job": seconds,
+                "total_seconds": round(time.perf_counter() - start, 1), "torch_threads": torch.get_num_threads(),
+                "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs visible",
+                "commit": git_commit(), "load_average_at_start": load_at_start,
+                "load_average_at_end": [round(x, 2) for x in os.getloadavg()],
+                "fake_objects": args.fake_objects,
+            },
+        }
+
+    def write(payload: dict) -> None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(payload, indent=1) + "\n")
+
+    done: list = []
+
+    def collect(finished) -> None:
+        for outcome in finished:
+            done.append(outcome)
+            write(assemble(done))
+            if args.budget_s is not None and time.perf_counter() - start > args.budget_s and len(done) < len(jobs):
+                print(f"scene_centric: budget of {args.budget_s:g} s reached after {len(done)} of {len(jobs)} jobs", flush=True)
+                return
+
     if config["jobs"] > 1:
         # CUDA cannot be used in forked children: spawn them there (they receive the scenes pickled).
         context = multiprocessing.get_context("spawn" if config["device"] == "cuda" else "fork")
         with context.Pool(config["jobs"], initializer=init_job, initargs=(state,)) as pool:
-            done = pool.map(run_job, jobs, chunksize=1)
+            collect(pool.imap(run_job, jobs, chunksize=1))  # leaving the block ends the jobs still running
     else:
         init_job(state)
-        done = [run_job(job) for job in jobs]
-    columns = [*args.sets, *([TRANSFER] if set(SETS) <= set(args.sets) else [])]
-    probe = {row: {name: [] for name in columns} for row in rows}
-    knn, seconds = copy.deepcopy(probe), {row: {name: [] for name in args.sets} for row in rows}
-    for (row, name, _), (scores, wall) in zip(jobs, done):
-        seconds[row][name].append(wall)
-        for key, (accuracy, neighbours) in scores.items():
-            probe[row][key].append(accuracy)
-            knn[row][key].append(neighbours)
+        collect(run_job(job) for job in jobs)
     statistics = {arm: {name: object_in_pairs(arm, d) for name, d in data.items()} for arm in arms}
     sharing = {arm: {name: v["object_sharing_rate"] for name, v in sets.items()} for arm, sets in statistics.items()}
     verdicts = {} if args.no_diagnose else diagnose_verdicts(data, min(400, config["train"]))
-    result = {
-        "recipes": {arm: probe[arm] for arm in arms},
-        "references": {row: probe[row] for row in ("random_init", "supervised") if row in probe},
-        "diagnose": {name: v["verdict"] for name, v in verdicts.items()},
-        "settings": {
-            **{k: v for k, v in config.items() if k not in ("arms", "scenes")}, "arms": arms, "smoke": args.smoke,
-            "view_size": VIEW_SIZE, "width": WIDTH, "lr": LR, "temperature": TEMPERATURE, "tau_plus": TAU_PLUS,
-            "scenes": {k: list(v) if isinstance(v, tuple) else v for k, v in vars(config["scenes"]).items()},
-            "knn": knn, "object_sharing_rate": sharing, "pair_statistics": statistics, "diagnose_details": verdicts, "seconds_per_job": seconds,
-            "total_seconds": round(time.perf_counter() - start, 1), "torch_threads": torch.get_num_threads(),
-            "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs visible",
-            "commit": git_commit(), "load_average_at_start": load_at_start,
-            "load_average_at_end": [round(x, 2) for x in os.getloadavg()],
-            "fake_objects": args.fake_objects,
-        },
-    }
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=1) + "\n")
+    result = assemble(done, {"statistics": statistics, "sharing": sharing, "verdicts": verdicts})
+    write(result)
     print(markdown_table(result))
     print(f"wrote {out} ({time.perf_counter() - start:.0f} s)")
     return 0

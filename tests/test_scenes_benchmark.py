@@ -112,6 +112,58 @@ def test_smoke_run_writes_the_result_schema(bench, tmp_path):
     assert sharing["cast_mask"]["cluttered"] > sharing["simclr"]["cluttered"]
 
 
+def fake_jobs(bench, monkeypatch) -> list:
+    """Replace training by a stub that records the jobs in the order they run."""
+    calls = []
+
+    def run_job(job):
+        calls.append(job)
+        return {job[1]: (0.5, 0.25)}, 0.0
+
+    monkeypatch.setattr(bench, "run_job", run_job)
+    return calls
+
+
+SHORT = ["--smoke", "--arms", "simclr", "cast_mask", "--sets", "cluttered", "--seeds", "2", "--no-references",
+         "--no-diagnose", *FAKE]
+
+
+def test_jobs_run_seed_major_and_the_budget_keeps_what_finished(bench, monkeypatch, tmp_path):
+    calls = fake_jobs(bench, monkeypatch)
+    out = tmp_path / "all.json"
+    assert bench.main([*SHORT, "--out", str(out)]) == 0
+    assert calls == [("simclr", "cluttered", 0), ("cast_mask", "cluttered", 0),
+                     ("simclr", "cluttered", 1), ("cast_mask", "cluttered", 1)]
+    result = json.loads(out.read_text())
+    assert result["recipes"] == {"simclr": {"cluttered": [0.5, 0.5]}, "cast_mask": {"cluttered": [0.5, 0.5]}}
+    assert (result["settings"]["complete"], result["settings"]["jobs_done"], result["settings"]["jobs"]) == (True, 4, 4)
+
+    calls.clear()
+    out = tmp_path / "cut.json"
+    assert bench.main([*SHORT, "--budget-s", "0", "--out", str(out)]) == 0
+    assert calls == [("simclr", "cluttered", 0)]
+    result = json.loads(out.read_text())
+    assert result["recipes"] == {"simclr": {"cluttered": [0.5]}, "cast_mask": {"cluttered": []}}
+    assert result["settings"]["knn"]["simclr"]["cluttered"] == [0.25]
+    assert (result["settings"]["complete"], result["settings"]["jobs_done"]) == (False, 1)
+    assert set(result["settings"]["pair_statistics"]) == {"simclr", "cast_mask"}  # the end-of-run measurements still ran
+
+
+def test_finished_jobs_survive_a_crash_after_them(bench, monkeypatch, tmp_path):
+    fake_jobs(bench, monkeypatch)
+
+    def crash(*args, **kwargs):
+        raise RuntimeError("killed")
+
+    monkeypatch.setattr(bench, "object_in_pairs", crash)
+    out = tmp_path / "crash.json"
+    with pytest.raises(RuntimeError, match="killed"):
+        bench.main([*SHORT, "--out", str(out)])
+    result = json.loads(out.read_text())
+    assert result["recipes"]["cast_mask"]["cluttered"] == [0.5, 0.5]
+    assert (result["settings"]["complete"], result["settings"]["jobs_done"]) == (False, 4)
+
+
 @pytest.mark.parametrize("arm", ["simclr", "cast_mask"])
 def test_object_in_pairs_matches_a_per_pixel_count(bench, arm):
     config = dict(bench.CONFIGS["smoke"], train=40, fashion_mnist=str(bench.FASHION_MNIST),
