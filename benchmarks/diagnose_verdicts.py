@@ -1,17 +1,22 @@
-"""Calibrate and check `pairgen diagnose`'s object-/scene-centric verdicts on a labelled photo set.
+"""Calibrate and check `pairgen diagnose`'s object-/scene-centric verdicts on labelled photo sets.
 
-Usage: python benchmarks/diagnose_verdicts.py PHOTOS_DIR [--backbone efficientnet_lite0] [--penalty 1.0]
+Usage: python benchmarks/diagnose_verdicts.py PHOTOS_DIR [PHOTOS_DIR ...] [--backbone efficientnet_lite0] [--penalty 1.0]
 
-PHOTOS_DIR holds images/ and manifest.csv with columns ``file`` and ``scene_centric`` (0/1),
-like ../shared/data/photos-dev. The script scans the photos with `pairgen diagnose`, then
+Each PHOTOS_DIR holds images/ and manifest.csv with columns ``file`` and ``scene_centric`` (0/1),
+like ../shared/data/photos-dev and the set ``benchmarks/packaged_photos.py`` writes. The
+shipped constants were fitted on both: ``python benchmarks/diagnose_verdicts.py
+../shared/data/photos-dev OUT`` after ``python benchmarks/packaged_photos.py OUT``. The script
+scans the photos with `pairgen diagnose`, then
 
-* scores the verdicts that ship (the constants in pairgen/diagnostics/centricity.py):
+* scores the verdicts that ship (the constants in pairgen/diagnostics/centricity.py) on each set:
   balanced accuracy and confusion matrix;
-* fits the same model (class-balanced logistic regression on the standardised cues, L2
-  penalty ``--penalty``, Newton's method) on all photos and prints its constants, to paste
-  into centricity.py (in-sample figures);
-* refits it leaving each photo out in turn and predicts that photo (leave-one-out:
-  the honest figure for a model fitted on these photos).
+* fits the same model (class-balanced logistic regression on the standardised cues that ship,
+  L2 penalty ``--penalty``, Newton's method) on the photos of all sets and prints its constants,
+  to paste into centricity.py (in-sample figures);
+* refits it leaving each photo out in turn and predicts that photo (leave-one-out: the honest
+  figure for a model fitted on these photos), per set and over all;
+* with two or more sets, fits it on each set alone and judges the others (how far a fit on
+  one kind of collection carries).
 """
 
 from __future__ import annotations
@@ -72,27 +77,43 @@ def confusion(truth: np.ndarray, predicted: np.ndarray) -> str:
             f"truth scene    {cell[1, 0]:14d}  {cell[1, 1]:13d}")
 
 
+def scan(photos: Path, backbone: str | None) -> tuple[list[str], np.ndarray, dict]:
+    """The labelled photos of one set: (names, truth 0/1, records by name)."""
+    with open(photos / "manifest.csv", newline="", encoding="utf-8") as handle:
+        truth = {row["file"]: int(row["scene_centric"]) for row in csv.DictReader(handle)}
+    with tempfile.TemporaryDirectory() as out:
+        diagnose(photos / "images", out=out, workers=0, cache=False, html=False, backbone=backbone)
+        records = {Path(r.key).name: r for r in _read_records(Path(out) / RECORDS_FILE)}
+    names = sorted(truth)
+    return names, np.array([truth[n] for n in names]), records
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("photos", type=Path)
+    parser.add_argument("photos", type=Path, nargs="+")
     parser.add_argument("--backbone", default=None, choices=("efficientnet_lite0",))
     parser.add_argument("--penalty", type=float, default=1.0)
     args = parser.parse_args()
-    with open(args.photos / "manifest.csv", newline="", encoding="utf-8") as handle:
-        truth = {row["file"]: int(row["scene_centric"]) for row in csv.DictReader(handle)}
-    with tempfile.TemporaryDirectory() as out:
-        diagnose(args.photos / "images", out=out, workers=0, cache=False, html=False, backbone=args.backbone)
-        records = {Path(r.key).name: r for r in _read_records(Path(out) / RECORDS_FILE)}
     calibration = WITH_BACKBONE if args.backbone else WEIGHT_FREE
-    names = sorted(truth)
-    y = np.array([truth[n] for n in names])
-    x = np.array([[getattr(records[n], cue) for cue in calibration.cues] for n in names], dtype=float)
-    shipped = np.array([int(not records[n].object_centric) for n in names])
-    print(f"cues: {', '.join(calibration.cues)}; {len(y)} photos, {y.sum()} scene-centric")
-    print(f"\nshipped constants: balanced accuracy {balanced_accuracy(y, shipped):.3f}\n{confusion(y, shipped)}")
+    names, y, x, shipped, which = [], [], [], [], []
+    for index, photos in enumerate(args.photos):
+        set_names, truth, records = scan(photos, args.backbone)
+        names += set_names
+        y += truth.tolist()
+        x += [[getattr(records[n], cue) for cue in calibration.cues] for n in set_names]
+        shipped += [int(not records[n].object_centric) for n in set_names]
+        which += [index] * len(set_names)
+    y, x, shipped, which = np.array(y), np.array(x, dtype=float), np.array(shipped), np.array(which)
+    sets = [(photos.name or str(photos), which == i) for i, photos in enumerate(args.photos)]
+    print(f"cues: {', '.join(calibration.cues)}; " + "; ".join(f"{name}: {m.sum()} photos, {y[m].sum()} scene-centric"
+                                                             for name, m in sets))
+    for name, m in sets:
+        print(f"\nshipped constants on {name}: balanced accuracy {balanced_accuracy(y[m], shipped[m]):.3f}\n"
+              f"{confusion(y[m], shipped[m])}")
     model = standardise_fit(x, y, args.penalty)
     in_sample = predict(model, x)
-    print(f"\nrefit on all photos (penalty {args.penalty:g}): balanced accuracy {balanced_accuracy(y, in_sample):.3f}")
+    print(f"\nrefit on all {len(y)} photos (penalty {args.penalty:g}): balanced accuracy {balanced_accuracy(y, in_sample):.3f} "
+          f"(" + ", ".join(f"{name} {balanced_accuracy(y[m], in_sample[m]):.3f}" for name, m in sets) + ")")
     print(f"  mean={tuple(np.round(model[0], 4).tolist())}\n  std={tuple(np.round(model[1], 4).tolist())}")
     print(f"  weights={tuple(np.round(model[2], 3).tolist())}\n  bias={model[3]:.3f}")
     held_out = np.zeros(len(y), int)
@@ -100,8 +121,14 @@ def main() -> int:
         keep = np.arange(len(y)) != i
         held_out[i] = predict(standardise_fit(x[keep], y[keep], args.penalty), x[i:i + 1])[0]
     print(f"\nleave-one-out: balanced accuracy {balanced_accuracy(y, held_out):.3f}\n{confusion(y, held_out)}")
+    for name, m in sets:
+        print(f"  {name}: {balanced_accuracy(y[m], held_out[m]):.3f}")
     wrong = [n for n, t, p in zip(names, y, held_out) if t != p]
     print(f"  misjudged when held out: {', '.join(wrong) or 'none'}")
+    for name, m in sets if len(sets) > 1 else []:
+        alone = standardise_fit(x[m], y[m], args.penalty)
+        print(f"\nfitted on {name} alone, judging " + ", ".join(
+            f"{other} {balanced_accuracy(y[n], predict(alone, x[n])):.3f}" for other, n in sets if other != name))
     return 0
 
 
