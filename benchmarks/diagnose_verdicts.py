@@ -1,6 +1,7 @@
 """Calibrate and check `pairgen diagnose`'s object-/scene-centric verdicts on labelled photo sets.
 
-Usage: python benchmarks/diagnose_verdicts.py PHOTOS_DIR [PHOTOS_DIR ...] [--backbone efficientnet_lite0] [--penalty 1.0]
+Usage: python benchmarks/diagnose_verdicts.py PHOTOS_DIR [PHOTOS_DIR ...] [--backbone efficientnet_lite0]
+       [--cues CUE,CUE,...] [--penalty 1.0] [--per-photo]
 
 Each PHOTOS_DIR holds images/ and manifest.csv with columns ``file`` and ``scene_centric`` (0/1),
 like ../shared/data/photos-dev and the set ``benchmarks/packaged_photos.py`` writes. The
@@ -11,12 +12,13 @@ scans the photos with `pairgen diagnose`, then
 * scores the verdicts that ship (the constants in pairgen/diagnostics/centricity.py) on each set:
   balanced accuracy and confusion matrix;
 * fits the same model (class-balanced logistic regression on the standardised cues that ship,
-  L2 penalty ``--penalty``, Newton's method) on the photos of all sets and prints its constants,
-  to paste into centricity.py (in-sample figures);
+  or on ``--cues``; L2 penalty ``--penalty``, Newton's method) on the photos of all sets and
+  prints its constants, to paste into centricity.py (in-sample figures);
 * refits it leaving each photo out in turn and predicts that photo (leave-one-out: the honest
   figure for a model fitted on these photos), per set and over all;
 * with two or more sets, fits it on each set alone and judges the others (how far a fit on
-  one kind of collection carries).
+  one kind of collection carries);
+* with ``--per-photo``, lists each photo's label, cues and shipped verdict.
 """
 
 from __future__ import annotations
@@ -92,28 +94,34 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("photos", type=Path, nargs="+")
     parser.add_argument("--backbone", default=None, choices=("efficientnet_lite0",))
+    parser.add_argument("--cues", help="comma-separated record fields to fit (default: the shipped verdict's)")
     parser.add_argument("--penalty", type=float, default=1.0)
+    parser.add_argument("--per-photo", action="store_true")
     args = parser.parse_args()
-    calibration = WITH_BACKBONE if args.backbone else WEIGHT_FREE
+    cues = args.cues.split(",") if args.cues else list((WITH_BACKBONE if args.backbone else WEIGHT_FREE).cues)
     names, y, x, shipped, which = [], [], [], [], []
     for index, photos in enumerate(args.photos):
         set_names, truth, records = scan(photos, args.backbone)
         names += set_names
         y += truth.tolist()
-        x += [[getattr(records[n], cue) for cue in calibration.cues] for n in set_names]
+        x += [[getattr(records[n], cue) for cue in cues] for n in set_names]
         shipped += [int(not records[n].object_centric) for n in set_names]
         which += [index] * len(set_names)
     y, x, shipped, which = np.array(y), np.array(x, dtype=float), np.array(shipped), np.array(which)
     sets = [(photos.name or str(photos), which == i) for i, photos in enumerate(args.photos)]
-    print(f"cues: {', '.join(calibration.cues)}; " + "; ".join(f"{name}: {m.sum()} photos, {y[m].sum()} scene-centric"
-                                                             for name, m in sets))
-    for name, m in sets:
-        print(f"\nshipped constants on {name}: balanced accuracy {balanced_accuracy(y[m], shipped[m]):.3f}\n"
-              f"{confusion(y[m], shipped[m])}")
+    print(f"cues: {', '.join(cues)}; " + "; ".join(f"{name}: {in_set.sum()} photos, {y[in_set].sum()} scene-centric"
+                                                  for name, in_set in sets))
+    if args.per_photo:
+        for name, truth, values, verdict in zip(names, y, x, shipped):
+            print(f"  {'scene ' if truth else 'object'} {name:40s} " + " ".join(f"{c} {v:.3f}" for c, v in zip(cues, values))
+                  + f"  shipped verdict: {'scene' if verdict else 'object'}")
+    for name, in_set in sets:
+        print(f"\nshipped constants on {name}: balanced accuracy {balanced_accuracy(y[in_set], shipped[in_set]):.3f}\n"
+              f"{confusion(y[in_set], shipped[in_set])}")
     model = standardise_fit(x, y, args.penalty)
     in_sample = predict(model, x)
     print(f"\nrefit on all {len(y)} photos (penalty {args.penalty:g}): balanced accuracy {balanced_accuracy(y, in_sample):.3f} "
-          f"(" + ", ".join(f"{name} {balanced_accuracy(y[m], in_sample[m]):.3f}" for name, m in sets) + ")")
+          f"(" + ", ".join(f"{name} {balanced_accuracy(y[in_set], in_sample[in_set]):.3f}" for name, in_set in sets) + ")")
     print(f"  mean={tuple(np.round(model[0], 4).tolist())}\n  std={tuple(np.round(model[1], 4).tolist())}")
     print(f"  weights={tuple(np.round(model[2], 3).tolist())}\n  bias={model[3]:.3f}")
     held_out = np.zeros(len(y), int)
@@ -121,14 +129,15 @@ def main() -> int:
         keep = np.arange(len(y)) != i
         held_out[i] = predict(standardise_fit(x[keep], y[keep], args.penalty), x[i:i + 1])[0]
     print(f"\nleave-one-out: balanced accuracy {balanced_accuracy(y, held_out):.3f}\n{confusion(y, held_out)}")
-    for name, m in sets:
-        print(f"  {name}: {balanced_accuracy(y[m], held_out[m]):.3f}")
-    wrong = [n for n, t, p in zip(names, y, held_out) if t != p]
+    for name, in_set in sets:
+        print(f"  {name}: {balanced_accuracy(y[in_set], held_out[in_set]):.3f}")
+    wrong = [name for name, truth, verdict in zip(names, y, held_out) if truth != verdict]
     print(f"  misjudged when held out: {', '.join(wrong) or 'none'}")
-    for name, m in sets if len(sets) > 1 else []:
-        alone = standardise_fit(x[m], y[m], args.penalty)
+    for index, (name, in_set) in enumerate(sets if len(sets) > 1 else []):
+        alone = standardise_fit(x[in_set], y[in_set], args.penalty)
         print(f"\nfitted on {name} alone, judging " + ", ".join(
-            f"{other} {balanced_accuracy(y[n], predict(alone, x[n])):.3f}" for other, n in sets if other != name))
+            f"{other} {balanced_accuracy(y[other_set], predict(alone, x[other_set])):.3f}"
+            for other_index, (other, other_set) in enumerate(sets) if other_index != index))
     return 0
 
 

@@ -1,18 +1,17 @@
 """A second labelled centricity set, built from photos that installed packages ship.
 
 Usage: python benchmarks/packaged_photos.py OUT_DIR [--opencv-photos DIR]
-       python benchmarks/diagnose_verdicts.py OUT_DIR [--backbone efficientnet_lite0]
+       python benchmarks/diagnose_verdicts.py ../shared/data/photos-dev OUT_DIR [--backbone efficientnet_lite0]
 
-The shipped object-/scene-centric verdicts are calibrated on photos-dev (31 photos, 3
-scene-centric). This set checks them on photos they were not fitted on: natural photos of
-Debian's ``opencv-doc`` and of scikit-image, none of them in photos-dev, labelled by the
-pairgen developers with photos-dev's rule (scene-centric: several objects, no single main
-one). Photos of ambiguous kind (a facade filling the frame, a painting, textures, lab and
+photos-dev (31 photos) has 3 scene-centric photos, too few to calibrate or to check a verdict
+on. This set adds natural photos of Debian's ``opencv-doc`` and of scikit-image, none of them
+in photos-dev, labelled by the pairgen developers with photos-dev's rule (scene-centric:
+several objects, no single main one); the shipped verdicts are fitted on both sets. Photos of ambiguous kind (a facade filling the frame, a painting, textures, lab and
 medical images, drawings, renders, calibration boards) are left out, and of near-identical
 pairs (``leuvenA``/``leuvenB``) only one is kept. ``vtest.avi`` contributes one frame.
 
 OUT_DIR gets the layout of photos-dev: ``images/NAME.jpg`` (longer side at most 512 px,
-JPEG quality 92) and ``manifest.csv`` (``file``, ``source``, ``scene_centric``).
+JPEG quality 92) and ``manifest.csv`` (``file``, ``source``, ``what``, ``scene_centric``).
 """
 
 from __future__ import annotations

@@ -430,6 +430,12 @@ def run_job(job: tuple[str, str, int]) -> tuple[dict[str, tuple[float, float]], 
     return scores, round(time.perf_counter() - timer, 1)
 
 
+def run_indexed(indexed: tuple[int, tuple[str, str, int]]) -> tuple[int, tuple]:
+    """``(index, run_job(job))``: a finished job's place in the job list, for results that arrive out of order."""
+    index, job = indexed
+    return index, run_job(job)
+
+
 COLOURS = {"view 1": (230, 60, 40), "view 2": (40, 120, 240), "object": (255, 255, 255)}
 
 
@@ -608,12 +614,14 @@ def main(argv: list[str] | None = None) -> int:
     state = dict(data=data, config=config, start=start)
     columns = [*args.sets, *([TRANSFER] if set(SETS) <= set(args.sets) else [])]
 
-    def assemble(done: list, final: dict | None = None) -> dict:
-        """The JSON of the finished jobs ``done`` (a prefix of ``jobs``); ``final``: the end-of-run
-        measurements (pair statistics, sharing rates, diagnose verdicts), None while jobs run."""
+    def assemble(done: dict, final: dict | None = None) -> dict:
+        """The JSON of the finished jobs ``done`` (index in ``jobs`` -> outcome); ``final``: the
+        end-of-run measurements (pair statistics, sharing rates, diagnose verdicts), None while
+        jobs run. A row's list holds its finished seeds in order; ``missing_jobs`` names the rest."""
         probe = {row: {name: [] for name in columns} for row in rows}
         knn, seconds = copy.deepcopy(probe), {row: {name: [] for name in args.sets} for row in rows}
-        for (row, name, _), (scores, wall) in zip(jobs, done):
+        for index in sorted(done):
+            (row, name, _), (scores, wall) = jobs[index], done[index]
             seconds[row][name].append(wall)
             for key, (accuracy, neighbours) in scores.items():
                 probe[row][key].append(accuracy)
@@ -628,7 +636,8 @@ def main(argv: list[str] | None = None) -> int:
                 **{k: v for k, v in config.items() if k not in ("arms", "scenes")}, "arms": arms, "smoke": args.smoke,
                 "view_size": VIEW_SIZE, "width": WIDTH, "lr": LR, "temperature": TEMPERATURE, "tau_plus": TAU_PLUS,
                 "scenes": {k: list(v) if isinstance(v, tuple) else v for k, v in vars(config["scenes"]).items()},
-                "complete": complete, "jobs_done": len(done), "jobs": len(jobs), "budget_s": args.budget_s,
+                "complete": complete, "jobs_done": len(done), "jobs_total": len(jobs), "budget_s": args.budget_s,
+                "missing_jobs": [list(job) for index, job in enumerate(jobs) if index not in done],
                 "knn": knn, "object_sharing_rate": final["sharing"], "pair_statistics": final["statistics"],
                 "diagnose_details": final["verdicts"], "seconds_per_job": seconds,
                 "total_seconds": round(time.perf_counter() - start, 1), "torch_threads": torch.get_num_threads(),
@@ -639,15 +648,17 @@ def main(argv: list[str] | None = None) -> int:
             },
         }
 
-    def write(payload: dict) -> None:
+    def write(payload: dict) -> None:  # whole or not at all: a run killed mid-write keeps the last file
         out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(json.dumps(payload, indent=1) + "\n")
+        partial = out.with_name(out.name + ".part")
+        partial.write_text(json.dumps(payload, indent=1) + "\n")
+        os.replace(partial, out)
 
-    done: list = []
+    done: dict = {}
 
     def collect(finished) -> None:
-        for outcome in finished:
-            done.append(outcome)
+        for index, outcome in finished:
+            done[index] = outcome
             write(assemble(done))
             if args.budget_s is not None and time.perf_counter() - start > args.budget_s and len(done) < len(jobs):
                 print(f"scene_centric: budget of {args.budget_s:g} s reached after {len(done)} of {len(jobs)} jobs", flush=True)
@@ -657,10 +668,10 @@ def main(argv: list[str] | None = None) -> int:
         # CUDA cannot be used in forked children: spawn them there (they receive the scenes pickled).
         context = multiprocessing.get_context("spawn" if config["device"] == "cuda" else "fork")
         with context.Pool(config["jobs"], initializer=init_job, initargs=(state,)) as pool:
-            collect(pool.imap(run_job, jobs, chunksize=1))  # leaving the block ends the jobs still running
+            collect(pool.imap_unordered(run_indexed, enumerate(jobs), chunksize=1))  # leaving ends the jobs still running
     else:
         init_job(state)
-        collect(run_job(job) for job in jobs)
+        collect(run_indexed(indexed) for indexed in enumerate(jobs))
     statistics = {arm: {name: object_in_pairs(arm, d) for name, d in data.items()} for arm in arms}
     sharing = {arm: {name: v["object_sharing_rate"] for name, v in sets.items()} for arm, sets in statistics.items()}
     verdicts = {} if args.no_diagnose else diagnose_verdicts(data, min(400, config["train"]))

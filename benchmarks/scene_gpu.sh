@@ -3,11 +3,14 @@
 # crop-scale factorial, the built-in-saliency variants and the stock recipes: 13), 5 seeds, 10x
 # the CPU configuration's images
 # (batch 1024 x 750 steps), cluttered and control, 8 training processes sharing one card.
-# Writes benchmarks/results/scene_centric_gpu.json (and a copy in $OUT when set).
+# Writes benchmarks/results/scene_centric_gpu.json ($OUT/scene_centric_gpu.json when $OUT is set, so that
+# a partial file comes back from the device even if the run is killed).
 # Budget: at most 5 minutes on one H200; not yet run on a GPU (no machine so far). By FLOPs counted on
 # the CPU (docs/scene_centric.md) the full run needs about 20 TFLOP/s and a million rendered views per
-# second, so --budget-s 240 stops it in time: jobs run seed by seed, the JSON is rewritten after every
-# finished job, and a cut run says settings.complete false and how many jobs finished.
+# second, so it may not fit: --budget-s 240 ends the training at the first job that finishes after 240 s
+# (then pair statistics and diagnose, about a minute), inside the device call's 420 s. Jobs run seed
+# by seed, the JSON is rewritten after every finished job, and a cut run says settings.complete false
+# and lists settings.missing_jobs.
 #
 # 1. Here (where Debian's dataset-fashion-mnist and opencv-doc are installed), once:
 #        bash benchmarks/scene_gpu.sh fetch
@@ -35,6 +38,9 @@ PHOTOS=/usr/share/doc/opencv-doc/examples/data
 [[ -d "$DATA/opencv" ]] && PHOTOS="$DATA/opencv"
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader || true
 start=$(date +%s)
-python3 benchmarks/scene_centric.py --config gpu --budget-s 240 --fashion-mnist "$FASHION" --opencv-photos "$PHOTOS" "$@"
+RESULT=benchmarks/results/scene_centric_gpu.json
+[[ -n "${OUT:-}" ]] && RESULT="$OUT/scene_centric_gpu.json"
+python3 benchmarks/scene_centric.py --config gpu --budget-s 240 --out "$RESULT" \
+    --fashion-mnist "$FASHION" --opencv-photos "$PHOTOS" "$@"
 echo "scene_gpu.sh: $(( $(date +%s) - start )) s"
-if [[ -n "${OUT:-}" ]]; then cp benchmarks/results/scene_centric_gpu.json "$OUT/"; fi
+

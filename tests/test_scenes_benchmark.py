@@ -136,7 +136,9 @@ def test_jobs_run_seed_major_and_the_budget_keeps_what_finished(bench, monkeypat
                      ("simclr", "cluttered", 1), ("cast_mask", "cluttered", 1)]
     result = json.loads(out.read_text())
     assert result["recipes"] == {"simclr": {"cluttered": [0.5, 0.5]}, "cast_mask": {"cluttered": [0.5, 0.5]}}
-    assert (result["settings"]["complete"], result["settings"]["jobs_done"], result["settings"]["jobs"]) == (True, 4, 4)
+    settings = result["settings"]
+    assert (settings["complete"], settings["jobs_done"], settings["jobs_total"], settings["missing_jobs"]) == (True, 4, 4, [])
+    assert settings["jobs"] == 1  # the training processes, as in every result file
 
     calls.clear()
     out = tmp_path / "cut.json"
@@ -146,6 +148,8 @@ def test_jobs_run_seed_major_and_the_budget_keeps_what_finished(bench, monkeypat
     assert result["recipes"] == {"simclr": {"cluttered": [0.5]}, "cast_mask": {"cluttered": []}}
     assert result["settings"]["knn"]["simclr"]["cluttered"] == [0.25]
     assert (result["settings"]["complete"], result["settings"]["jobs_done"]) == (False, 1)
+    assert result["settings"]["missing_jobs"] == [["cast_mask", "cluttered", 0], ["simclr", "cluttered", 1],
+                                                  ["cast_mask", "cluttered", 1]]
     assert set(result["settings"]["pair_statistics"]) == {"simclr", "cast_mask"}  # the end-of-run measurements still ran
 
 
@@ -162,6 +166,17 @@ def test_finished_jobs_survive_a_crash_after_them(bench, monkeypatch, tmp_path):
     result = json.loads(out.read_text())
     assert result["recipes"]["cast_mask"]["cluttered"] == [0.5, 0.5]
     assert (result["settings"]["complete"], result["settings"]["jobs_done"]) == (False, 4)
+
+
+@pytest.mark.slow
+def test_the_budget_ends_the_training_processes(bench, tmp_path):
+    out = tmp_path / "pool.json"
+    assert bench.main(["--smoke", "--arms", "simclr", "--sets", "cluttered", "--seeds", "3", "--no-references",
+                       "--no-diagnose", "--jobs", "2", "--budget-s", "0", "--out", str(out), *FAKE]) == 0
+    settings = json.loads(out.read_text())["settings"]
+    assert not settings["complete"] and 1 <= settings["jobs_done"] < 3
+    assert len(settings["missing_jobs"]) == 3 - settings["jobs_done"]
+    assert not out.with_name(out.name + ".part").exists()
 
 
 @pytest.mark.parametrize("arm", ["simclr", "cast_mask"])
