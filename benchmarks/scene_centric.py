@@ -592,6 +592,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"scene_centric: skipping {arm}: recipe {crop_source(arm)[0].removeprefix('stock:')!r} does not exist yet")
 
     start, load_at_start = time.perf_counter(), [round(x, 2) for x in os.getloadavg()]
+    commit = git_commit()  # before the first write: the result file may be tracked
     try:
         builtin = any(ARMS[arm][1] == "builtin" for arm in arms)
         data = {name: scene_data(config, name == "control", args.fake_objects, builtin) for name in args.sets}
@@ -604,7 +605,7 @@ def main(argv: list[str] | None = None) -> int:
         print(object_in_pairs_table(statistics))
         if args.out:
             args.out.parent.mkdir(parents=True, exist_ok=True)
-            args.out.write_text(json.dumps({"pair_statistics": statistics, "commit": git_commit(),
+            args.out.write_text(json.dumps({"pair_statistics": statistics, "commit": commit,
                                             "scenes": config["train"]}, indent=1) + "\n")
             print(f"wrote {args.out}")
         return 0
@@ -642,7 +643,7 @@ def main(argv: list[str] | None = None) -> int:
                 "diagnose_details": final["verdicts"], "seconds_per_job": seconds,
                 "total_seconds": round(time.perf_counter() - start, 1), "torch_threads": torch.get_num_threads(),
                 "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs visible",
-                "commit": git_commit(), "load_average_at_start": load_at_start,
+                "commit": commit, "load_average_at_start": load_at_start,
                 "load_average_at_end": [round(x, 2) for x in os.getloadavg()],
                 "fake_objects": args.fake_objects,
             },
