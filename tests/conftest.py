@@ -27,6 +27,17 @@ if optional_data.hidden():
     sys.modules[WEIGHTS_MODULE] = None  # importorskip(WEIGHTS_MODULE) skips, as when not installed
 
 
+def load_benchmark(name: str):
+    """The script ``benchmarks/NAME.py`` as a module (registered as ``NAME``, so its pickles resolve)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(name, REPO / "benchmarks" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
 @pytest.fixture(scope="session")
 def photos() -> dict[str, np.ndarray]:
     """scikit-image's sample photos (HWC uint8 RGB, except camera: gray)."""

@@ -3,24 +3,18 @@
 from __future__ import annotations
 
 import csv
-import importlib.util
-import sys
 from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
 
-from conftest import OPENCV_DATA, REPO, photos_dev_dir
+from conftest import OPENCV_DATA, load_benchmark, photos_dev_dir
 
 
 @pytest.fixture(scope="module")
 def packaged():
-    spec = importlib.util.spec_from_file_location("packaged_photos", REPO / "benchmarks" / "packaged_photos.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["packaged_photos"] = module
-    spec.loader.exec_module(module)
-    return module
+    return load_benchmark("packaged_photos")
 
 
 @pytest.fixture(scope="module")

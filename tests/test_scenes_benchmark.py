@@ -2,29 +2,22 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 
+from conftest import load_benchmark
 from pairgen import load_recipe
 from pairgen.datasets import FASHION_MNIST
 
-REPO = Path(__file__).resolve().parents[1]
 HAVE_FASHION = (FASHION_MNIST / "train-images-idx3-ubyte.gz").is_file()
 FAKE = [] if HAVE_FASHION else ["--fake-objects"]
 
 
 @pytest.fixture(scope="module")
 def bench():
-    spec = importlib.util.spec_from_file_location("scene_centric", REPO / "benchmarks" / "scene_centric.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["scene_centric"] = module
-    spec.loader.exec_module(module)
-    return module
+    return load_benchmark("scene_centric")
 
 
 def without_crop(view: dict) -> dict:
@@ -226,9 +219,7 @@ def test_same_seed_same_accuracies(bench, tmp_path, path):
 def test_shortcut_probe_replays_each_scenes_background_photo():
     # benchmarks/scene_shortcut.py names each scene's background photo by replaying the scene's
     # content stream: check it against scenes rendered on photos of one grey level each.
-    spec = importlib.util.spec_from_file_location("scene_shortcut", REPO / "benchmarks" / "scene_shortcut.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = load_benchmark("scene_shortcut")
     from pairgen.scenes import render_scene
 
     photos = [np.full((80, 80, 3), 5 * k, np.uint8) for k in range(30)]
