@@ -125,6 +125,19 @@ def test_cache_rescans_only_changed_files(photo_folder, tmp_path):
     assert after["new.jpg"].status == "ok" and "new.jpg" not in before
 
 
+def test_refitted_verdicts_rescan_the_cache(photo_folder, tmp_path, monkeypatch):
+    import dataclasses
+
+    from pairgen.diagnostics import analysis
+
+    first = diagnose(photo_folder, out=tmp_path / "out", workers=0, html=False)
+    assert first["timing"]["cache_hits"] == 0
+    # every cached record holds its verdict: new constants must not reuse them
+    monkeypatch.setattr(analysis, "WEIGHT_FREE", dataclasses.replace(analysis.WEIGHT_FREE, bias=5.0))
+    again = diagnose(photo_folder, out=tmp_path / "out", workers=0, html=False)
+    assert again["timing"]["cache_hits"] == 0
+
+
 def test_cli_exit_codes(photo_folder, tmp_path, capsys):
     out = str(tmp_path / "cli")
     base = ["diagnose", str(photo_folder), "--out", out, "--quiet", "--workers", "0", "--batch-size", "8"]

@@ -25,6 +25,7 @@ import torch
 from pairgen.random import derive_seeds
 
 from . import hashing
+from .centricity import WEIGHT_FREE, WITH_BACKBONE
 from .decode import (
     ANALYSIS_SIDE,
     DEFAULT_MAX_PIXELS,
@@ -103,8 +104,9 @@ class ScanSettings:
         return self.pair_keys is None or key in self.pair_keys
 
     def fingerprint(self) -> str:
-        """A digest of everything that changes a record."""
-        described = (ANALYSIS_VERSION, self.side, self.max_pixels, self.max_file_bytes, repr(self.backbone),
+        """A digest of everything that changes a record (the verdicts' constants too: a refit rescans)."""
+        described = (ANALYSIS_VERSION, WEIGHT_FREE, WITH_BACKBONE, self.side, self.max_pixels, self.max_file_bytes,
+                     repr(self.backbone),
                      tuple((n, repr(s)) for n, s in self.samplers), self.pairs_per_image, self.seed, self.pair_sample)
         return hashlib.blake2b(repr(described).encode(), digest_size=8).hexdigest()
 
