@@ -617,7 +617,7 @@ def main(argv: list[str] | None = None) -> int:
 
     def assemble(done: dict, final: dict | None = None) -> dict:
         """The JSON of the finished jobs ``done`` (index in ``jobs`` -> outcome); ``final``: the
-        end-of-run measurements (pair statistics, sharing rates, diagnose verdicts), None while
+        end-of-run measurements (pair statistics, diagnose verdicts), None while
         jobs run. A row's list holds its finished seeds in order; ``missing_jobs`` names the rest."""
         probe = {row: {name: [] for name in columns} for row in rows}
         knn, seconds = copy.deepcopy(probe), {row: {name: [] for name in args.sets} for row in rows}
@@ -628,7 +628,8 @@ def main(argv: list[str] | None = None) -> int:
                 probe[row][key].append(accuracy)
                 knn[row][key].append(neighbours)
         complete = final is not None and len(done) == len(jobs)
-        final = final or {"statistics": {}, "sharing": {}, "verdicts": {}}
+        final = final or {"statistics": {}, "verdicts": {}}
+        sharing = {arm: {name: v["object_sharing_rate"] for name, v in sets.items()} for arm, sets in final["statistics"].items()}
         return {
             "recipes": {arm: probe[arm] for arm in arms},
             "references": {row: probe[row] for row in ("random_init", "supervised") if row in probe},
@@ -639,7 +640,7 @@ def main(argv: list[str] | None = None) -> int:
                 "scenes": {k: list(v) if isinstance(v, tuple) else v for k, v in vars(config["scenes"]).items()},
                 "complete": complete, "jobs_done": len(done), "jobs_total": len(jobs), "budget_s": args.budget_s,
                 "missing_jobs": [list(job) for index, job in enumerate(jobs) if index not in done],
-                "knn": knn, "object_sharing_rate": final["sharing"], "pair_statistics": final["statistics"],
+                "knn": knn, "object_sharing_rate": sharing, "pair_statistics": final["statistics"],
                 "diagnose_details": final["verdicts"], "seconds_per_job": seconds,
                 "total_seconds": round(time.perf_counter() - start, 1), "torch_threads": torch.get_num_threads(),
                 "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs visible",
@@ -674,9 +675,8 @@ def main(argv: list[str] | None = None) -> int:
         init_job(state)
         collect(run_indexed(indexed) for indexed in enumerate(jobs))
     statistics = {arm: {name: object_in_pairs(arm, d) for name, d in data.items()} for arm in arms}
-    sharing = {arm: {name: v["object_sharing_rate"] for name, v in sets.items()} for arm, sets in statistics.items()}
     verdicts = {} if args.no_diagnose else diagnose_verdicts(data, min(400, config["train"]))
-    result = assemble(done, {"statistics": statistics, "sharing": sharing, "verdicts": verdicts})
+    result = assemble(done, {"statistics": statistics, "verdicts": verdicts})
     write(result)
     print(markdown_table(result))
     print(f"wrote {out} ({time.perf_counter() - start:.0f} s)")

@@ -29,9 +29,9 @@ constants below were fitted by ``benchmarks/diagnose_verdicts.py`` (class-balanc
 regression, L2 penalty 1) on two labelled sets: photos-dev (31 photos, 3 scene-centric) and
 the 23 photos of ``benchmarks/packaged_photos.py`` (10 scene-centric). Only the dominant
 share (and the backbone's cue) enter: with all four saliency cues, leave-one-out accuracy on
-the packaged photos fell from 0.81 to 0.72, and the photos-dev-only fit shipped before judged them at 0.65
-(benchmarks/RESULTS.md). Every cue is recorded per image.
-Nothing is fitted at run time. The dataset verdict is the majority of the per-image verdicts.
+the packaged photos fell from 0.81 to 0.72, and the photos-dev-only fit shipped before judged
+them at 0.65 (benchmarks/RESULTS.md). Every cue is recorded per image. Nothing is fitted at
+run time. The dataset verdict is the majority of the per-image verdicts.
 
 Example:
     >>> mask = np.zeros((64, 64), np.float32); mask[20:40, 20:40] = 1
