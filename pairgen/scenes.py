@@ -3,12 +3,14 @@
 Each scene pastes one labelled Fashion-MNIST object (Xiao et al., 2017), tinted, onto a
 crop of a real photo (scikit-image's samples and Debian's ``opencv-doc`` photos; by default
 one of the split's first three, so that the background tells few scenes apart), among
-distractor blobs textured with crops of every photo of the pool: the setting where random
-crops make false positive pairs (Selvaraju et al., "CASTing Your Model", CVPR 2021; Purushwalkam & Gupta,
-"Demystifying Contrastive Self-Supervised Learning", NeurIPS 2020). The ``control`` variant
-keeps each scene's object, tint and background but centres the object, makes it large and
-drops the distractors: an object-centric set with the same content. Training and test
-scenes use disjoint background photos and disjoint Fashion-MNIST splits.
+distractor objects: ellipses tinted as brightly as the object, shaded by crops of every photo
+of the pool and kept apart from it, so that a scene holds several salient objects and no main
+one, the setting where random crops make false positive pairs (Selvaraju et al., "CASTing
+Your Model", CVPR 2021; Purushwalkam & Gupta, "Demystifying Contrastive Self-Supervised
+Learning", NeurIPS 2020). The ``control`` variant keeps each scene's object, tint and
+background but centres the object, makes it large and drops the distractors: an
+object-centric set with the same content. Training and test scenes use disjoint background
+photos and disjoint Fashion-MNIST splits.
 
 :func:`write_scene_folder` stores scenes as an image folder that
 :class:`pairgen.datasets.ImageFolder` reads (class sub-folders): ``CLASS/NAME.png``, the
@@ -64,6 +66,9 @@ SKIMAGE_PHOTO_NAMES = (
 TEST_EVERY = 4
 
 BOXES_SUFFIX = ".boxes.json"
+DISTRACTOR_STYLES = ("objects", "texture")
+#: Places tried for an ``"objects"`` distractor before it is laid at the last one, overlap or not.
+PLACEMENT_TRIES = 20
 
 
 @dataclass(frozen=True)
@@ -75,8 +80,13 @@ class SceneSettings:
         object_fraction: range of the object's side (its 28-px frame, resized) as a
             fraction of the image side, cluttered scenes.
         control_fraction: the object's side in the control, centred.
-        distractors: number of distractor blobs per cluttered scene.
+        distractors: number of distractors per cluttered scene.
         distractor_fraction: range of a distractor's diameter, as a fraction of the side.
+        distractor_style: ``"objects"``: ellipses tinted like the object (saturated, bright,
+            shaded by a photo's texture) and kept off the object's square and each other, so
+            that a scene holds several objects of comparable salience and no main one;
+            ``"texture"``: ellipses textured with photo crops, laid anywhere (the benchmark's
+            scenes before 2026-12-02, which hold one main salient object).
         background_pool: how many photos of the split's pool the backgrounds are cut from (0:
             all; the first ones by name); distractor textures always come from the whole pool.
         background_contrast: the backgrounds' contrast around their mean (1 = the photo's).
@@ -86,8 +96,9 @@ class SceneSettings:
     size: int = 64
     object_fraction: tuple[float, float] = (0.35, 0.55)
     control_fraction: float = 0.85
-    distractors: int = 3
-    distractor_fraction: tuple[float, float] = (0.2, 0.35)
+    distractors: int = 6
+    distractor_fraction: tuple[float, float] = (0.15, 0.22)
+    distractor_style: str = "objects"
     background_pool: int = 3
     background_contrast: float = 0.7
     threshold: int = 40
@@ -101,6 +112,8 @@ class SceneSettings:
                 raise ValueError(f"{name} must satisfy 0 < low <= high <= 1, got {(low, high)}")
         if not 0.0 < self.control_fraction <= 1.0:
             raise ValueError(f"control_fraction must be in (0, 1], got {self.control_fraction}")
+        if self.distractor_style not in DISTRACTOR_STYLES:
+            raise ValueError(f"distractor_style must be one of {DISTRACTOR_STYLES}, got {self.distractor_style!r}")
         for name in ("distractors", "background_pool"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
@@ -197,6 +210,30 @@ def _tint(rng: np.random.Generator) -> np.ndarray:
     return cv2.cvtColor(hsv, cv2.COLOR_HSV2RGB)[0, 0].astype(np.float32) / 255
 
 
+def _object_place(size: int, settings: SceneSettings, layout: np.random.Generator) -> tuple[int, int, int]:
+    """The cluttered object's side and top-left corner."""
+    side = int(round(layout.uniform(*settings.object_fraction) * size))
+    return side, int(layout.integers(0, size - side + 1)), int(layout.integers(0, size - side + 1))
+
+
+def _distractor(
+    size: int, backgrounds: list[np.ndarray], settings: SceneSettings, layout: np.random.Generator,
+    avoid: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """A distractor ellipse's mask and its photo texture; with ``avoid``, drawn again (place,
+    shape, angle) until it is off those pixels, the last of :data:`PLACEMENT_TRIES` kept."""
+    diameter = layout.uniform(*settings.distractor_fraction) * size
+    texture = _photo_crop(backgrounds[int(layout.integers(len(backgrounds)))], size, layout, 0.1).astype(np.float32)
+    for _ in range(1 if avoid is None else PLACEMENT_TRIES):
+        blob = np.zeros((size, size), np.uint8)
+        centre = (int(layout.integers(0, size)), int(layout.integers(0, size)))
+        axes = (max(1, int(diameter / 2)), max(1, int(diameter / 2 * layout.uniform(0.5, 1.0))))
+        cv2.ellipse(blob, centre, axes, float(layout.uniform(0, 180)), 0, 360, 1, -1)
+        if avoid is None or not (avoid & (blob > 0)).any():
+            break
+    return blob > 0, texture
+
+
 def content_draws(seed: tuple[int, ...], pool: int) -> tuple[np.ndarray, bool, int, np.random.Generator]:
     """A scene's first draws from its content stream: the object's tint, its flip, which of the
     ``pool`` background photos it is cut from, and the stream (which draws the crop next)."""
@@ -224,20 +261,22 @@ def render_scene(
     image = mean + settings.background_contrast * (background - mean)
 
     layout = np.random.default_rng([*seed, 1 if control else 2])
-    if not control:
-        for _ in range(settings.distractors):
-            diameter = layout.uniform(*settings.distractor_fraction) * size
-            texture = _photo_crop(backgrounds[int(layout.integers(len(backgrounds)))], size, layout, 0.1).astype(np.float32)
-            blob = np.zeros((size, size), np.uint8)
-            centre = (int(layout.integers(0, size)), int(layout.integers(0, size)))
-            axes = (max(1, int(diameter / 2)), max(1, int(diameter / 2 * layout.uniform(0.5, 1.0))))
-            cv2.ellipse(blob, centre, axes, float(layout.uniform(0, 180)), 0, 360, 1, -1)
-            image[blob > 0] = texture[blob > 0]
-        side = int(round(layout.uniform(*settings.object_fraction) * size))
-        x, y = int(layout.integers(0, size - side + 1)), int(layout.integers(0, size - side + 1))
-    else:
+    if control:
         side = int(round(settings.control_fraction * size))
         x = y = (size - side) // 2
+    elif settings.distractor_style == "texture":
+        for _ in range(settings.distractors):
+            blob, texture = _distractor(size, backgrounds, settings, layout)
+            image[blob] = texture[blob]
+        side, x, y = _object_place(size, settings, layout)
+    else:
+        side, x, y = _object_place(size, settings, layout)
+        taken = np.zeros((size, size), bool)
+        taken[y : y + side, x : x + side] = True
+        for _ in range(settings.distractors):
+            blob, texture = _distractor(size, backgrounds, settings, layout, taken)
+            taken |= cv2.dilate(blob.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0  # a pixel's gap between distractors
+            image[blob] = 255 * _tint(layout) * (0.3 + 0.7 * texture[blob].mean(axis=1, keepdims=True) / 255)
     grey = cv2.resize(obj[:, ::-1] if flip else obj, (side, side), interpolation=cv2.INTER_LINEAR)
     mask = np.zeros((size, size), bool)
     mask[y : y + side, x : x + side] = grey > settings.threshold

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 
@@ -130,6 +131,36 @@ def test_control_is_centred_large_and_without_distractors(pools):
     assert np.array_equal(same_control.images, control.images)
 
 
+def distractor_pixels(objects, labels, backgrounds, n, settings):
+    """Scenes and, per scene, the pixels their distractors changed (against the same scene without
+    any; the "objects" style places the object first, so it stays where it was)."""
+    scenes = render_scenes(objects, labels, backgrounds, n, seed=2, settings=settings)
+    plain = render_scenes(objects, labels, backgrounds, n, seed=2, settings=dataclasses.replace(settings, distractors=0))
+    return scenes, (scenes.images != plain.images).any(-1)
+
+
+def test_object_style_distractors_are_tinted_objects_apart_from_the_object(pools):
+    objects, labels = fake_objects()
+    settings = SceneSettings()
+    assert settings.distractor_style == "objects"
+    scenes, changed = distractor_pixels(objects, labels, pools[0], 60, settings)
+    # the object's pixels and their one-pixel ring stay clear of distractors in nearly every scene
+    ring = np.stack([cv2.dilate(m.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0 for m in scenes.masks])
+    assert (changed & ring).any(axis=(1, 2)).mean() <= 0.05
+    # their total area: the object's or more (several objects of comparable size)
+    assert changed.mean() > scenes.masks.mean()
+    # each is one saturated colour shaded by a photo, as saturated as the object; the "texture"
+    # style's distractors (photo crops) are not (an invisible object: every change is a distractor)
+    saturation = lambda images, where: cv2.cvtColor(images.reshape(-1, settings.size, 3), cv2.COLOR_RGB2HSV)[..., 1][
+        where.reshape(-1, settings.size)].mean()
+    empty = np.zeros_like(objects)
+    textured, changed_textured = distractor_pixels(empty, labels, pools[0], 60,
+                                                   dataclasses.replace(settings, distractor_style="texture"))
+    tinted, changed_tinted = distractor_pixels(empty, labels, pools[0], 60, settings)
+    assert saturation(tinted.images, changed_tinted) > 150 > 120 > saturation(textured.images, changed_textured)
+    assert abs(saturation(scenes.images, changed) - saturation(scenes.images, scenes.masks)) < 30
+
+
 def test_background_pool_limits_the_backgrounds_not_the_distractors():
     # photos of one grey level each: a pixel's level says which photo it came from
     photos = [np.full((80, 80, 3), 5 * k, np.uint8) for k in range(30)]
@@ -139,7 +170,8 @@ def test_background_pool_limits_the_backgrounds_not_the_distractors():
         backgrounds = {int(render_scene(obj, photos, (0, 0, i), control=True, settings=settings)[0][0, 0, 0]) // 5
                        for i in range(90)}
         assert backgrounds <= expected and len(backgrounds) >= min(len(expected), 20)
-    cluttered = [render_scene(obj, photos, (0, 0, i), settings=SceneSettings(background_pool=1))[0] for i in range(20)]
+    textured = SceneSettings(background_pool=1, distractor_style="texture")  # a distractor keeps its photo's level
+    cluttered = [render_scene(obj, photos, (0, 0, i), settings=textured)[0] for i in range(20)]
     levels = {int(v) // 5 for image in cluttered for v in np.unique(image)}
     assert len(levels) > 10  # the distractors' textures still come from the whole pool
     with pytest.raises(ValueError, match="background_pool"):
@@ -152,6 +184,8 @@ def test_settings_and_inputs_are_checked(pools):
         SceneSettings(object_fraction=(0.6, 0.4))
     with pytest.raises(ValueError, match="distractors"):
         SceneSettings(distractors=-1)
+    with pytest.raises(ValueError, match="distractor_style"):
+        SceneSettings(distractor_style="blobs")
     with pytest.raises(ValueError, match="backgrounds"):
         render_scenes(objects, labels, [], 4)
     with pytest.raises(ValueError, match="labels"):
@@ -206,3 +240,29 @@ def test_fashion_mnist_scenes_and_the_command(tmp_path, capsys):
     everywhere = make_scenes("test", 20, seed=0, settings=SceneSettings(background_pool=0))
     third = SceneFolder(tmp_path / "d")[0]
     assert np.array_equal(np.asarray(third["image"]), everywhere.images[int(folder.files[0].stem)])
+    assert cli_main(["scenes", str(tmp_path / "e"), "--split", "test", "--n", "20", "--distractor-style", "texture"]) == 0
+    textured = make_scenes("test", 20, seed=0, settings=SceneSettings(distractor_style="texture"))
+    fourth = SceneFolder(tmp_path / "e")[0]
+    assert np.array_equal(np.asarray(fourth["image"]), textured.images[int(folder.files[0].stem)])
+    assert json.loads((tmp_path / "e" / "scenes.json").read_text())["distractor_style"] == "texture"
+
+
+@pytest.mark.skipif(not HAVE_FASHION, reason="Debian package dataset-fashion-mnist is not installed")
+def test_diagnose_calls_the_cluttered_scenes_scene_centric_and_the_control_object_centric(tmp_path):
+    from pairgen.diagnostics import diagnose
+
+    fractions = {}
+    for name, control in (("cluttered", False), ("control", True)):
+        scenes = make_scenes("train", 200, seed=0, control=control, limit=2000)
+        folder = write_scene_folder(tmp_path / name, scenes, sidecars=False)
+        report = diagnose(folder, out=tmp_path / f"{name}_report", workers=0, html=False, cache=False)
+        fractions[name] = report["centricity"]["object_centric_fraction"]
+        assert report["centricity"]["verdict"] == ("object-centric" if control else "scene-centric")
+    # with a margin: ten scenes in 200 more or less do not flip either verdict
+    assert fractions["cluttered"] < 0.45 and fractions["control"] > 0.9
+    # the earlier "texture" distractors leave one main salient object: object-centric by the same rule
+    textured = make_scenes("train", 200, seed=0, limit=2000, settings=SceneSettings(distractors=3,
+                           distractor_fraction=(0.2, 0.35), distractor_style="texture"))
+    folder = write_scene_folder(tmp_path / "textured", textured, sidecars=False)
+    report = diagnose(folder, out=tmp_path / "textured_report", workers=0, html=False, cache=False)
+    assert report["centricity"]["verdict"] == "object-centric"

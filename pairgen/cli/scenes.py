@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 from pairgen.datasets import FASHION_MNIST
-from pairgen.scenes import SceneSettings, make_scenes, write_scene_folder
+from pairgen.scenes import (
+    DISTRACTOR_STYLES,
+    SceneSettings,
+    make_scenes,
+    write_scene_folder,
+)
 
 
 def register(subparsers) -> None:
@@ -24,6 +29,9 @@ def register(subparsers) -> None:
     parser.add_argument("--background-pool", type=int, default=SceneSettings.background_pool,
                         help="photos the backgrounds are cut from, the split's first ones by name; 0: all "
                         f"(default: {SceneSettings.background_pool})")
+    parser.add_argument("--distractor-style", choices=DISTRACTOR_STYLES, default=SceneSettings.distractor_style,
+                        help="objects: tinted like the object, apart from it (several salient objects, no main one); "
+                        f"texture: photo-textured, anywhere (one main salient object) (default: {SceneSettings.distractor_style})")
     parser.add_argument("--fashion-mnist", default=str(FASHION_MNIST), help="folder with the Fashion-MNIST idx files")
     parser.set_defaults(func=run)
 
@@ -34,7 +42,8 @@ def run(args) -> int:
     if args.seed < 0:
         raise SystemExit("pairgen scenes: --seed must be >= 0")
     try:
-        settings = SceneSettings(size=args.size, background_pool=args.background_pool)
+        settings = SceneSettings(size=args.size, background_pool=args.background_pool,
+                                 distractor_style=args.distractor_style)
         scenes = make_scenes(args.split, args.n, seed=args.seed, control=args.control, settings=settings,
                              fashion_root=args.fashion_mnist)
     except (FileNotFoundError, ValueError) as error:
