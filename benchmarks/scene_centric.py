@@ -471,6 +471,16 @@ def draw_pairs_figure(data: dict, arms: list[str], out: Path, scenes: int = 3, z
     return out
 
 
+def draw_scenes_figure(cluttered: Scenes, control: Scenes, out: Path, columns: int = 8, zoom: int = 2) -> Path:
+    """A PNG: two rows of cluttered training scenes, then the control scenes of the first row's objects."""
+    rows = [cluttered.images[:columns], cluttered.images[columns : 2 * columns], control.images[:columns]]
+    grid = np.concatenate([np.concatenate(list(row), 1) for row in rows], 0)
+    grid = cv2.resize(grid, (grid.shape[1] * zoom, grid.shape[0] * zoom), interpolation=cv2.INTER_NEAREST)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    cv2.imwrite(str(out), cv2.cvtColor(grid, cv2.COLOR_RGB2BGR))
+    return out
+
+
 def plot_results(result: dict, out: Path) -> Path:
     """A PNG: linear-probe accuracy per arm (mean and std over seeds) on both sets, with the
     calibration rows (untrained, supervised) drawn as bands."""
@@ -557,7 +567,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="stop at the first job that finishes after this many seconds (jobs still running are "
                              "ended; settings.complete false); the JSON is rewritten after every job either way")
     parser.add_argument("--figures", type=Path, metavar="RESULT_JSON",
-                        help="only draw docs/images/scene_centric_{accuracy,pairs}.png from a result file, then exit")
+                        help="only draw docs/images/scene_centric_{accuracy,pairs,scenes}.png from a result file, then exit")
     args = parser.parse_args(argv)
     roots = dict(fashion_mnist=str(args.fashion_mnist), opencv_photos=str(args.opencv_photos))
     if args.figures:
@@ -568,6 +578,8 @@ def main(argv: list[str] | None = None) -> int:
         data = scene_data(dict(CONFIGS["smoke"], train=64, **roots), False, args.fake_objects, builtin=True)
         arms = [arm for arm in ARMS if not arm.startswith("stock") and arm_recipe(arm) is not None]
         print(draw_pairs_figure(data, arms, images / "scene_centric_pairs.png"))
+        control = scene_data(dict(CONFIGS["smoke"], train=64, **roots), True, args.fake_objects, builtin=False)
+        print(draw_scenes_figure(data["scenes"], control["scenes"], images / "scene_centric_scenes.png"))
         return 0
     config = dict(CONFIGS["smoke" if args.smoke else args.config])
     for key in ("arms", "seeds", "steps", "jobs"):

@@ -3,9 +3,10 @@
 Each scene pastes one labelled Fashion-MNIST object (Xiao et al., 2017), tinted, onto a
 crop of a real photo (scikit-image's samples and Debian's ``opencv-doc`` photos; by default
 one of the split's first three, so that the background tells few scenes apart), among
-distractor objects: ellipses tinted as brightly as the object, shaded by crops of every photo
-of the pool and kept apart from it, so that a scene holds several salient objects and no main
-one, the setting where random crops make false positive pairs (Selvaraju et al., "CASTing
+distractor objects: six smaller ellipses, each tinted as the object is and shaded by a crop of
+any photo of the pool, laid off the object's square, whose total area is about the object's;
+the object then holds about half of the salient area and is one of several salient objects,
+the setting where random crops make false positive pairs (Selvaraju et al., "CASTing
 Your Model", CVPR 2021; Purushwalkam & Gupta, "Demystifying Contrastive Self-Supervised
 Learning", NeurIPS 2020). The ``control`` variant keeps each scene's object, tint and
 background but centres the object, makes it large and drops the distractors: an
@@ -66,6 +67,7 @@ SKIMAGE_PHOTO_NAMES = (
 TEST_EVERY = 4
 
 BOXES_SUFFIX = ".boxes.json"
+#: How distractors are drawn (:attr:`SceneSettings.distractor_style`).
 DISTRACTOR_STYLES = ("objects", "texture")
 #: Places tried for an ``"objects"`` distractor before it is laid at the last one, overlap or not.
 PLACEMENT_TRIES = 20
@@ -82,15 +84,16 @@ class SceneSettings:
         control_fraction: the object's side in the control, centred.
         distractors: number of distractors per cluttered scene.
         distractor_fraction: range of a distractor's diameter, as a fraction of the side.
-        distractor_style: ``"objects"``: ellipses tinted like the object (saturated, bright,
-            shaded by a photo's texture) and kept off the object's square and each other, so
-            that a scene holds several objects of comparable salience and no main one;
-            ``"texture"``: ellipses textured with photo crops, laid anywhere (the benchmark's
-            scenes before 2026-12-02, which hold one main salient object).
         background_pool: how many photos of the split's pool the backgrounds are cut from (0:
             all; the first ones by name); distractor textures always come from the whole pool.
         background_contrast: the backgrounds' contrast around their mean (1 = the photo's).
         threshold: Fashion-MNIST grey level (0-255) above which a pixel belongs to the object.
+        distractor_style: ``"objects"``: ellipses each with its own tint, drawn as the
+            object's is, shaded by a photo crop's grey level, laid off the object's square and
+            a pixel apart from each other (up to :data:`PLACEMENT_TRIES` places each; the
+            last is kept); ``"texture"``: ellipses textured with photo crops, laid anywhere
+            (with ``distractors=3, distractor_fraction=(0.2, 0.35)``: the benchmark's scenes
+            before 2026-12-02, :data:`TEXTURE_SCENES`, which hold one main salient object).
     """
 
     size: int = 64
@@ -98,10 +101,10 @@ class SceneSettings:
     control_fraction: float = 0.85
     distractors: int = 6
     distractor_fraction: tuple[float, float] = (0.15, 0.22)
-    distractor_style: str = "objects"
     background_pool: int = 3
     background_contrast: float = 0.7
     threshold: int = 40
+    distractor_style: str = "objects"
 
     def __post_init__(self):
         if self.size < 16:
@@ -121,6 +124,10 @@ class SceneSettings:
             raise ValueError(f"background_contrast must be in [0, 1], got {self.background_contrast}")
         if not 0 <= self.threshold < 255:
             raise ValueError(f"threshold must be in [0, 255), got {self.threshold}")
+
+
+#: The benchmark's scenes before 2026-12-02: three photo-textured distractors laid anywhere.
+TEXTURE_SCENES = SceneSettings(distractors=3, distractor_fraction=(0.2, 0.35), distractor_style="texture")
 
 
 @dataclass
@@ -250,7 +257,7 @@ def render_scene(
     """One scene: ``(image, mask, box)`` for the grey object ``obj`` (28 x 28 uint8).
 
     The object, its tint and the background depend only on ``seed``; the object's
-    place and size, and the distractors, also on ``control``. Every random draw comes
+    place and size, and the distractors, also on ``control`` and ``settings``. Every random draw comes
     from streams derived from ``seed``, so a scene replays.
     """
     size = settings.size

@@ -29,9 +29,15 @@ def register(subparsers) -> None:
     parser.add_argument("--background-pool", type=int, default=SceneSettings.background_pool,
                         help="photos the backgrounds are cut from, the split's first ones by name; 0: all "
                         f"(default: {SceneSettings.background_pool})")
+    parser.add_argument("--distractors", type=int, default=SceneSettings.distractors,
+                        help=f"distractors per cluttered scene (default: {SceneSettings.distractors})")
+    parser.add_argument("--distractor-fraction", type=float, nargs=2, metavar=("LOW", "HIGH"),
+                        default=SceneSettings.distractor_fraction,
+                        help="range of a distractor's diameter as a fraction of the side (default: %(default)s)")
     parser.add_argument("--distractor-style", choices=DISTRACTOR_STYLES, default=SceneSettings.distractor_style,
-                        help="objects: tinted like the object, apart from it (several salient objects, no main one); "
-                        f"texture: photo-textured, anywhere (one main salient object) (default: {SceneSettings.distractor_style})")
+                        help="objects: each its own bright tint, off the object's square (several salient objects); "
+                        "texture: photo-textured, anywhere (with --distractors 3 --distractor-fraction 0.2 0.35: the "
+                        f"scenes before 2026-12-02, one main salient object) (default: {SceneSettings.distractor_style})")
     parser.add_argument("--fashion-mnist", default=str(FASHION_MNIST), help="folder with the Fashion-MNIST idx files")
     parser.set_defaults(func=run)
 
@@ -42,7 +48,8 @@ def run(args) -> int:
     if args.seed < 0:
         raise SystemExit("pairgen scenes: --seed must be >= 0")
     try:
-        settings = SceneSettings(size=args.size, background_pool=args.background_pool,
+        settings = SceneSettings(size=args.size, background_pool=args.background_pool, distractors=args.distractors,
+                                 distractor_fraction=tuple(args.distractor_fraction),
                                  distractor_style=args.distractor_style)
         scenes = make_scenes(args.split, args.n, seed=args.seed, control=args.control, settings=settings,
                              fashion_root=args.fashion_mnist)
