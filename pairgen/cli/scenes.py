@@ -37,7 +37,8 @@ def register(subparsers) -> None:
     parser.add_argument("--distractor-style", choices=DISTRACTOR_STYLES, default=SceneSettings.distractor_style,
                         help="objects: each its own bright tint, off the object's square (several salient objects); "
                         "texture: photo-textured, anywhere (with --distractors 3 --distractor-fraction 0.2 0.35: the "
-                        f"scenes before 2026-12-02, one main salient object) (default: {SceneSettings.distractor_style})")
+                        "scene benchmark's earlier scenes, one main salient object) "
+                        f"(default: {SceneSettings.distractor_style})")
     parser.add_argument("--fashion-mnist", default=str(FASHION_MNIST), help="folder with the Fashion-MNIST idx files")
     parser.set_defaults(func=run)
 
