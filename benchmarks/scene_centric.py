@@ -24,7 +24,7 @@ and large) with the photometric pipeline of the ``simclr`` recipe; only the reci
 Each encoder is judged by a linear probe (and a kNN classifier) on the object labels: fitted
 on the training scenes, scored on held-apart test scenes (other photos, Fashion-MNIST's test
 split); encoders trained on the cluttered scenes are also probed on the control scenes
-(:data:`TRANSFER`). Calibration rows: the untrained encoder (``random_init``) and the encoder
+(:data:`TRANSFER`) and on the cluttered scenes' object crops (:data:`OBJECT_CROP`). Calibration rows: the untrained encoder (``random_init``) and the encoder
 trained with labels for the same budget (``supervised``). ``pairgen diagnose`` runs on both sets.
 
 Usage, from the repository root::
@@ -83,6 +83,14 @@ SETS = ("cluttered", "control")
 #: classification among the tasks): encoders trained on the cluttered scenes, probed on the
 #: control scenes (the same objects, centred and large).
 TRANSFER = "cluttered_to_control"
+#: Told where the object is: encoders trained on the cluttered scenes, probed on crops of the
+#: cluttered scenes around the true object box, framed as the control frames its object (the
+#: box's longer side at ``control_fraction`` of the crop). Against the whole-scene probe, it
+#: tells what the features know of the object from what pooling over the clutter hides.
+OBJECT_CROP = "cluttered_object"
+#: The result's columns, in the tables' order, with their names there.
+COLUMN_NAMES = {"cluttered": "cluttered", "control": "control", TRANSFER: "cluttered -> control",
+                OBJECT_CROP: "cluttered object crop"}
 
 #: Each arm: (crop source, saliency source, loss). Crop source: "simclr" keeps simclr's crop,
 #: else the named recipe's crop replaces it; "stock:NAME" is the recipe NAME as it is;
@@ -229,6 +237,29 @@ def model_input(images: np.ndarray, size: int, mean, std) -> torch.Tensor:
     return (x - torch.tensor(mean).view(1, 3, 1, 1)) / torch.tensor(std).view(1, 3, 1, 1)
 
 
+def object_window(box, image_side: int, fraction: float) -> tuple[int, int, int]:
+    """``(left, top, side)`` of the square around an xyxy object ``box`` whose side holds the box's
+    longer side at ``fraction`` (centred on the box, moved inside the image; the whole image for
+    an empty box)."""
+    x1, y1, x2, y2 = (float(v) for v in box)
+    if x2 <= x1 or y2 <= y1:
+        return 0, 0, image_side
+    side = min(image_side, max(1, round(max(x2 - x1, y2 - y1) / fraction)))
+    left = int(np.clip(round((x1 + x2 - side) / 2), 0, image_side - side))
+    top = int(np.clip(round((y1 + y2 - side) / 2), 0, image_side - side))
+    return left, top, side
+
+
+def object_crops(scenes: Scenes, size: int, fraction: float) -> np.ndarray:
+    """Each scene's :func:`object_window`, resized to ``size`` pixels (area when shrinking)."""
+    crops = []
+    for image, box in zip(scenes.images, scenes.boxes):
+        left, top, side = object_window(box, image.shape[0], fraction)
+        crop = image[top : top + side, left : left + side]
+        crops.append(cv2.resize(crop, (size, size), interpolation=cv2.INTER_AREA if side >= size else cv2.INTER_LINEAR))
+    return np.stack(crops)
+
+
 def knn_accuracy(train_x, train_y, test_x, test_y, k: int = 20) -> float:
     """Accuracy of a majority vote among the ``k`` nearest training features (cosine)."""
     train_x, test_x = F.normalize(train_x, dim=1), F.normalize(test_x, dim=1)
@@ -286,9 +317,10 @@ def train_encoder(arm: str, data: dict, seed: int, config: dict) -> nn.Module:
     return model.cpu()
 
 
-def evaluate(model: nn.Module, data: dict) -> tuple[float, float]:
-    """(linear probe, kNN) accuracy of the frozen encoder on the held-apart test scenes."""
-    train_x, test_x = embed(model, data["probe_train"]), embed(model, data["probe_test"])
+def evaluate(model: nn.Module, data: dict, inputs: str = "probe") -> tuple[float, float]:
+    """(linear probe, kNN) accuracy of the frozen encoder on the held-apart test scenes
+    (``inputs="object"``: on their object crops, :data:`OBJECT_CROP`)."""
+    train_x, test_x = embed(model, data[f"{inputs}_train"]), embed(model, data[f"{inputs}_test"])
     train_y, test_y = torch.from_numpy(data["scenes"].labels), torch.from_numpy(data["test_labels"])
     return linear_probe(train_x, train_y, test_x, test_y), knn_accuracy(train_x, train_y, test_x, test_y)
 
@@ -316,6 +348,9 @@ def scene_data(config: dict, control: bool, fake: bool, builtin: bool) -> dict:
         "masks": scenes.masks.astype(np.uint8) * 255, "builtin": builtin_maps(scenes.images) if builtin else None,
         "probe_train": model_input(scenes.images, VIEW_SIZE, mean, std),
         "probe_test": model_input(test.images, VIEW_SIZE, mean, std),
+        **({} if control else {
+            f"object_{split}": model_input(object_crops(s, VIEW_SIZE, settings.control_fraction), VIEW_SIZE, mean, std)
+            for split, s in (("train", scenes), ("test", test))}),
     }
 
 
@@ -413,7 +448,8 @@ def init_job(state: dict) -> None:
 
 def run_job(job: tuple[str, str, int]) -> tuple[dict[str, tuple[float, float]], float]:
     """Train (or not, for ``random_init``) and evaluate one (row, set, seed): ``({set: (probe, kNN)},
-    seconds)`` for its set (and :data:`TRANSFER` for a cluttered encoder when the control is loaded)."""
+    seconds)`` for its set (for a cluttered encoder also :data:`OBJECT_CROP`, and :data:`TRANSFER`
+    when the control is loaded)."""
     row, name, seed = job
     data, config, timer = _STATE["data"], _STATE["config"], time.perf_counter()
     if row == "random_init":
@@ -424,6 +460,8 @@ def run_job(job: tuple[str, str, int]) -> tuple[dict[str, tuple[float, float]], 
     scores = {name: evaluate(model, data[name])}
     if name == "cluttered" and "control" in data:
         scores[TRANSFER] = evaluate(model, data["control"])
+    if name == "cluttered":
+        scores[OBJECT_CROP] = evaluate(model, data[name], inputs="object")
     scores = {key: (round(a, 4), round(k, 4)) for key, (a, k) in scores.items()}
     print(f"{row:22s} {name:9s} seed {seed}: " + ", ".join(f"{key} probe {a:.4f} kNN {k:.4f}" for key, (a, k) in scores.items())
           + f" ({time.perf_counter() - timer:.0f} s, at {time.perf_counter() - _STATE['start']:.0f} s)", flush=True)
@@ -490,8 +528,8 @@ def plot_results(result: dict, out: Path) -> Path:
     import matplotlib.pyplot as plt
 
     arms = list(result["recipes"])
-    columns = [name for name in (*SETS, TRANSFER) if name in next(iter(result["recipes"].values()))]
-    titles = {TRANSFER: "trained on cluttered, probed on control"}
+    columns = [name for name in COLUMN_NAMES if name in next(iter(result["recipes"].values()))]
+    titles = {TRANSFER: "trained on cluttered, probed on control", OBJECT_CROP: "cluttered, probed on object crops"}
     figure, axes = plt.subplots(1, len(columns), figsize=(4.5 * len(columns), 3.4), sharey=True, squeeze=False)
     axes = axes[0]
     for axis, name in zip(axes, columns):
@@ -516,21 +554,20 @@ def plot_results(result: dict, out: Path) -> Path:
 
 
 def markdown_table(result: dict) -> str:
-    """The result as a Markdown table: probe and kNN accuracy (mean +- std over seeds) per set
-    (and trained on cluttered, probed on control), and each arm's object-sharing rate on the
-    cluttered set."""
+    """The result as a Markdown table: probe and kNN accuracy (mean +- std over seeds) per set and
+    probe (:data:`COLUMN_NAMES`), and each arm's object-sharing rate on the cluttered set."""
     settings = result["settings"]
     fmt = lambda v: f"{np.mean(v):.3f} +- {np.std(v):.3f}" if v else "-"
-    lines = ["| row | cluttered probe | control probe | cluttered -> control probe | cluttered kNN | control kNN "
-             "| cluttered -> control kNN | pairs sharing the object (cluttered) |", "|---|---|---|---|---|---|---|---|"]
     rows = {**{f"*{k}*": v for k, v in result["references"].items()}, **result["recipes"]}
+    columns = [name for name in COLUMN_NAMES if any(name in values for values in rows.values())]
+    header = [f"{COLUMN_NAMES[name]} {kind}" for kind in ("probe", "kNN") for name in columns]
+    lines = ["| row | " + " | ".join(header) + " | pairs sharing the object (cluttered) |", "|---|" + "---|" * (len(header) + 1)]
     for row, values in rows.items():
         name = row.strip("*")
         knn = settings.get("knn", {}).get(name, {})
         sharing = settings.get("object_sharing_rate", {}).get(name, {}).get("cluttered")
-        lines.append(f"| {row} | {fmt(values.get('cluttered'))} | {fmt(values.get('control'))} | {fmt(values.get(TRANSFER))} | "
-                     f"{fmt(knn.get('cluttered'))} | {fmt(knn.get('control'))} | {fmt(knn.get(TRANSFER))} | "
-                     f"{'-' if sharing is None else f'{sharing:.0%}'} |")
+        cells = [fmt(source.get(column)) for source in (values, knn) for column in columns]
+        lines.append(f"| {row} | " + " | ".join(cells) + f" | {'-' if sharing is None else f'{sharing:.0%}'} |")
     return "\n".join(lines)
 
 
@@ -625,7 +662,8 @@ def main(argv: list[str] | None = None) -> int:
     # Seed-major: a run cut short (--budget-s, a timeout) has every row at its first seeds.
     jobs = [(row, name, seed) for seed in range(config["seeds"]) for row in rows for name in args.sets]
     state = dict(data=data, config=config, start=start)
-    columns = [*args.sets, *([TRANSFER] if set(SETS) <= set(args.sets) else [])]
+    columns = [*args.sets, *([TRANSFER] if set(SETS) <= set(args.sets) else []),
+               *([OBJECT_CROP] if "cluttered" in args.sets else [])]
 
     def assemble(done: dict, final: dict | None = None) -> dict:
         """The JSON of the finished jobs ``done`` (index in ``jobs`` -> outcome); ``final``: the

@@ -92,7 +92,7 @@ def test_smoke_run_writes_the_result_schema(bench, tmp_path):
     assert set(result["recipes"]) == expected
     assert set(result["references"]) == {"random_init", "supervised"}
     for row in [*result["recipes"].values(), *result["references"].values()]:
-        assert set(row) == {"cluttered", "control", bench.TRANSFER}
+        assert set(row) == {"cluttered", "control", bench.TRANSFER, bench.OBJECT_CROP}
         for accuracies in row.values():
             assert len(accuracies) == 1 and all(0.0 <= a <= 1.0 for a in accuracies)
     # the transfer column scores the cluttered encoder on the control scenes: an untrained encoder
@@ -113,7 +113,7 @@ def fake_jobs(bench, monkeypatch) -> list:
 
     def run_job(job):
         calls.append(job)
-        return {job[1]: (0.5, 0.25)}, 0.0
+        return {job[1]: (0.5, 0.25), **({bench.OBJECT_CROP: (0.75, 0.5)} if job[1] == "cluttered" else {})}, 0.0
 
     monkeypatch.setattr(bench, "run_job", run_job)
     return calls
@@ -130,7 +130,8 @@ def test_jobs_run_seed_major_and_the_budget_keeps_what_finished(bench, monkeypat
     assert calls == [("simclr", "cluttered", 0), ("cast_mask", "cluttered", 0),
                      ("simclr", "cluttered", 1), ("cast_mask", "cluttered", 1)]
     result = json.loads(out.read_text())
-    assert result["recipes"] == {"simclr": {"cluttered": [0.5, 0.5]}, "cast_mask": {"cluttered": [0.5, 0.5]}}
+    both = {"cluttered": [0.5, 0.5], bench.OBJECT_CROP: [0.75, 0.75]}
+    assert result["recipes"] == {"simclr": both, "cast_mask": both}
     settings = result["settings"]
     assert (settings["complete"], settings["jobs_done"], settings["jobs_total"], settings["missing_jobs"]) == (True, 4, 4, [])
     assert settings["jobs"] == 1  # the training processes, as in every result file
@@ -140,7 +141,8 @@ def test_jobs_run_seed_major_and_the_budget_keeps_what_finished(bench, monkeypat
     assert bench.main([*SHORT, "--budget-s", "0", "--out", str(out)]) == 0
     assert calls == [("simclr", "cluttered", 0)]
     result = json.loads(out.read_text())
-    assert result["recipes"] == {"simclr": {"cluttered": [0.5]}, "cast_mask": {"cluttered": []}}
+    assert result["recipes"] == {"simclr": {"cluttered": [0.5], bench.OBJECT_CROP: [0.75]},
+                                 "cast_mask": {"cluttered": [], bench.OBJECT_CROP: []}}
     assert result["settings"]["knn"]["simclr"]["cluttered"] == [0.25]
     assert (result["settings"]["complete"], result["settings"]["jobs_done"]) == (False, 1)
     assert result["settings"]["missing_jobs"] == [["cast_mask", "cluttered", 0], ["simclr", "cluttered", 1],
@@ -234,3 +236,42 @@ def test_shortcut_probe_replays_each_scenes_background_photo():
                for i in range(40)]
     assert corners == expected.tolist()
     assert len(set(corners)) > 10
+
+
+def test_object_window_frames_the_box_as_the_control_frames_its_object(bench):
+    fraction = bench.SCENES.control_fraction
+    rng = np.random.default_rng(0)
+    for _ in range(500):
+        x1, y1 = rng.uniform(0, 60, 2)
+        x2, y2 = x1 + rng.uniform(1, 64 - x1), y1 + rng.uniform(1, 64 - y1)
+        left, top, side = bench.object_window((x1, y1, x2, y2), 64, fraction)
+        assert 0 <= left and 0 <= top and left + side <= 64 and top + side <= 64
+        longer = max(x2 - x1, y2 - y1)
+        if longer / fraction <= 64:
+            assert abs(side - longer / fraction) <= 0.5
+            assert left <= x1 + 1 and x2 <= left + side + 1 and top <= y1 + 1 and y2 <= top + side + 1  # rounding
+            if left not in (0, 64 - side):  # not moved inside: centred on the box
+                assert abs(left + side / 2 - (x1 + x2) / 2) <= 1
+        else:
+            assert side == 64
+    assert bench.object_window((0, 0, 0, 0), 64, fraction) == (0, 0, 64)
+
+
+def test_object_crops_cut_the_window_from_each_scene(bench):
+    # pixels that name their own coordinates: a crop at its own size is the window's pixels
+    ys, xs = np.mgrid[:64, :64]
+    image = np.stack([xs * 4, ys * 4, np.zeros_like(xs)], -1).astype(np.uint8)
+    boxes = np.array([[10, 12, 27, 26], [40, 30, 57, 50], [0, 0, 0, 0]], np.float32)
+
+    def scenes(count):
+        return bench.Scenes(np.stack([image] * count), np.zeros((count, 64, 64), bool), boxes[:count], np.zeros(count, np.int64))
+
+    left, top, side = bench.object_window(boxes[0], 64, 0.85)
+    np.testing.assert_array_equal(bench.object_crops(scenes(1), side, 0.85)[0], image[top : top + side, left : left + side])
+    crops = bench.object_crops(scenes(3), 32, 0.85)
+    assert crops.shape == (3, 32, 32, 3)
+    for crop, box in zip(crops, boxes):
+        left, top, side = bench.object_window(box, 64, 0.85)
+        # the resized crop spans the window's coordinates (to within one source pixel)
+        assert abs(crop[..., 0].min() / 4 - left) <= 1 and abs(crop[..., 0].max() / 4 - (left + side - 1)) <= 1
+        assert abs(crop[..., 1].min() / 4 - top) <= 1 and abs(crop[..., 1].max() / 4 - (top + side - 1)) <= 1
