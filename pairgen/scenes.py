@@ -353,12 +353,14 @@ def make_scenes(
     return render_scenes(objects, labels, background_photos(split, opencv_root=opencv_root), n, seed, control, settings, stream=0 if split == "train" else 1)
 
 
-def write_scene_folder(out: str | Path, scenes: Scenes, settings: SceneSettings | None = None, sidecars: bool = True) -> Path:
+def write_scene_folder(out: str | Path, scenes: Scenes, settings: SceneSettings | None = None, sidecars: bool = True,
+                       made: dict[str, Any] | None = None) -> Path:
     """Write ``scenes`` as an image folder with class sub-folders and sidecars; returns ``out``.
 
     ``CLASS/NNNNNN.png``, ``CLASS/NNNNNN.saliency.png`` (the mask, 0/255) and
     ``CLASS/NNNNNN.boxes.json`` (without ``sidecars``: the images only); ``settings``,
-    when given, go to ``out/scenes.json``.
+    when given, go to ``out/scenes.json`` with the count and ``made`` (how the scenes were
+    made, e.g. ``{"split": "train", "seed": 0, "control": False}``: what replays them).
     """
     out = Path(out)
     names = [re.sub(r"[^A-Za-z0-9]+", "_", name).strip("_") for name in FASHION_MNIST_CLASSES]
@@ -372,7 +374,7 @@ def write_scene_folder(out: str | Path, scenes: Scenes, settings: SceneSettings 
         cv2.imwrite(f"{stem}.saliency.png", scenes.masks[i].astype(np.uint8) * 255)
         Path(f"{stem}{BOXES_SUFFIX}").write_text(json.dumps([scenes.boxes[i].tolist()]) + "\n")
     if settings is not None:
-        (out / "scenes.json").write_text(json.dumps({**asdict(settings), "count": len(scenes)}, indent=1) + "\n")
+        (out / "scenes.json").write_text(json.dumps({**asdict(settings), "count": len(scenes), **(made or {})}, indent=1) + "\n")
     return out
 
 

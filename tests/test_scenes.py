@@ -266,6 +266,12 @@ def test_fashion_mnist_scenes_and_the_command(tmp_path, capsys):
     assert np.array_equal(np.asarray(fourth["image"]), textured.images[int(folder.files[0].stem)])
     written = json.loads((tmp_path / "e" / "scenes.json").read_text())
     assert (written["distractor_style"], written["distractors"], written["distractor_fraction"]) == ("texture", 3, [0.2, 0.35])
+    assert (written["split"], written["seed"], written["control"], written["count"]) == ("test", 0, False, 20)
+    # scenes.json holds what replays the folder
+    replayed = make_scenes(written["split"], written["count"], seed=written["seed"], control=written["control"],
+                           settings=SceneSettings(**{k: tuple(v) if isinstance(v, list) else v for k, v in written.items()
+                                                     if k in SceneSettings.__dataclass_fields__}))
+    assert np.array_equal(replayed.images, textured.images)
     with pytest.raises(SystemExit, match="distractor_fraction"):
         cli_main(["scenes", str(tmp_path / "f"), "--distractor-fraction", "0.5", "0.2"])
 

@@ -17,7 +17,7 @@ def register(subparsers) -> None:
         help="write cluttered scenes (or the centred control) with true masks and boxes",
         description="Write scenes of one Fashion-MNIST object among distractors on real photos (pairgen.scenes) as "
         "OUT/CLASS/NNNNNN.png with the object mask as the saliency sidecar NNNNNN.saliency.png and its box as "
-        "NNNNNN.boxes.json. Deterministic from --seed.",
+        "NNNNNN.boxes.json, and OUT/scenes.json with the settings, split, seed and count. Deterministic from --seed.",
     )
     parser.add_argument("out", metavar="OUT", help="output folder")
     parser.add_argument("--control", action="store_true", help="the control: the same objects centred and large, no distractors")
@@ -56,7 +56,7 @@ def run(args) -> int:
                              fashion_root=args.fashion_mnist)
     except (FileNotFoundError, ValueError) as error:
         raise SystemExit(f"pairgen scenes: {error}") from error
-    out = write_scene_folder(args.out, scenes, settings)
+    out = write_scene_folder(args.out, scenes, settings, made={"split": args.split, "seed": args.seed, "control": args.control})
     kind = "control" if args.control else "cluttered"
     print(f"wrote {len(scenes)} {kind} {args.split} scenes ({args.size} px) to {out}")
     return 0
