@@ -437,6 +437,26 @@ def git_commit() -> str | None:
     return commit + ("+dirty" if dirty.strip() else "")
 
 
+def machine(device: str) -> str:
+    """The CPU's model (the GPU's too on CUDA) and the CPUs visible: floating-point results, and
+    so the accuracies a seed gives, differ between CPU models."""
+    try:
+        with open("/proc/cpuinfo") as info:
+            cpu = next(line.split(":", 1)[1].strip() for line in info if line.startswith("model name"))
+    except (OSError, StopIteration):
+        cpu = platform.processor() or platform.machine()
+    gpu = f", {torch.cuda.get_device_name()}" if device == "cuda" else ""
+    return f"{cpu}, {os.cpu_count()} CPUs visible{gpu}"
+
+
+def versions() -> dict[str, str]:
+    """Versions of what renders the scenes and trains the encoders."""
+    import kornia
+
+    return {"python": platform.python_version(), "torch": torch.__version__, "numpy": np.__version__,
+            "opencv": cv2.__version__, "kornia": kornia.__version__}
+
+
 _STATE: dict = {}
 
 
@@ -693,7 +713,7 @@ def main(argv: list[str] | None = None) -> int:
                 "knn": knn, "object_sharing_rate": sharing, "pair_statistics": final["statistics"],
                 "diagnose_details": final["verdicts"], "seconds_per_job": seconds,
                 "total_seconds": round(time.perf_counter() - start, 1), "torch_threads": torch.get_num_threads(),
-                "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs visible",
+                "machine": machine(config["device"]), "versions": versions(),
                 "commit": commit, "load_average_at_start": load_at_start,
                 "load_average_at_end": [round(x, 2) for x in os.getloadavg()],
                 "fake_objects": args.fake_objects,
