@@ -550,8 +550,10 @@ def plot_results(result: dict, out: Path) -> Path:
     arms = list(result["recipes"])
     columns = [name for name in COLUMN_NAMES if name in next(iter(result["recipes"].values()))]
     titles = {TRANSFER: "trained on cluttered, probed on control", OBJECT_CROP: "cluttered, probed on object crops"}
-    figure, axes = plt.subplots(1, len(columns), figsize=(4.5 * len(columns), 3.4), sharey=True, squeeze=False)
-    axes = axes[0]
+    wide = len(columns) if len(columns) <= 3 else 2  # four panels: two rows of two
+    tall = math.ceil(len(columns) / wide)
+    figure, axes = plt.subplots(tall, wide, figsize=(4.5 * wide, 3.6 * tall), sharey=True, squeeze=False)
+    axes = axes.ravel()
     for axis, name in zip(axes, columns):
         for row, colour in (("random_init", "0.6"), ("supervised", "tab:green")):
             values = np.array(result["references"].get(row, {}).get(name, []))
@@ -564,7 +566,8 @@ def plot_results(result: dict, out: Path) -> Path:
         axis.set_xticks(range(len(arms)), arms, rotation=35, ha="right", fontsize=8)
         axis.set_title(titles.get(name, name), fontsize=10)
         axis.grid(axis="y", alpha=0.3)
-    axes[0].set_ylabel("linear probe accuracy")
+    for axis in axes[::wide]:
+        axis.set_ylabel("linear probe accuracy")
     axes[0].legend(fontsize=8, loc="upper left")
     figure.tight_layout()
     out.parent.mkdir(parents=True, exist_ok=True)
