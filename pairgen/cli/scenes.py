@@ -39,7 +39,7 @@ def register(subparsers) -> None:
                         "texture: photo-textured, anywhere (with --distractors 3 --distractor-fraction 0.2 0.35: the "
                         "scene benchmark's earlier scenes, one main salient object) "
                         f"(default: {SceneSettings.distractor_style})")
-    parser.add_argument("--fashion-mnist", default=str(FASHION_MNIST), help="folder with the Fashion-MNIST idx files")
+    parser.add_argument("--fashion-mnist", default=str(FASHION_MNIST), help="folder with the Fashion-MNIST idx files (default: %(default)s, Debian's dataset-fashion-mnist)")
     parser.set_defaults(func=run)
 
 
