@@ -84,8 +84,8 @@ SETS = ("cluttered", "control")
 #: control scenes (the same objects, centred and large).
 TRANSFER = "cluttered_to_control"
 #: Told where the object is: encoders trained on the cluttered scenes, probed on crops of the
-#: cluttered scenes around the true object box, framed as the control frames its object (the
-#: box's longer side at ``control_fraction`` of the crop). Against the whole-scene probe, it
+#: cluttered scenes around the true object box, the box's longer side at ``control_fraction``
+#: of the crop (the control puts the object's padded 28-px frame there: a little larger here). Against the whole-scene probe, it
 #: tells what the features know of the object from what pooling over the clutter hides.
 OBJECT_CROP = "cluttered_object"
 #: The result's columns, in the tables' order, with their names there.
@@ -231,7 +231,7 @@ def builtin_maps(images: np.ndarray, batch_size: int = 500) -> np.ndarray:
 
 
 def model_input(images: np.ndarray, size: int, mean, std) -> torch.Tensor:
-    """Whole scenes, area-resized to the view size and normalised as the views are."""
+    """Images (whole scenes or their object crops), area-resized to the view size and normalised as the views are."""
     small = np.stack([cv2.resize(image, (size, size), interpolation=cv2.INTER_AREA) for image in images])
     x = torch.from_numpy(small).permute(0, 3, 1, 2).float() / 255
     return (x - torch.tensor(mean).view(1, 3, 1, 1)) / torch.tensor(std).view(1, 3, 1, 1)

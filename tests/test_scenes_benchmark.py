@@ -241,7 +241,7 @@ def test_shortcut_probe_replays_each_scenes_background_photo():
     assert len(set(corners)) > 10
 
 
-def test_object_window_frames_the_box_as_the_control_frames_its_object(bench):
+def test_object_window_holds_the_box_at_the_control_fraction(bench):
     fraction = bench.SCENES.control_fraction
     rng = np.random.default_rng(0)
     for _ in range(500):

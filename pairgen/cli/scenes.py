@@ -17,7 +17,7 @@ def register(subparsers) -> None:
         help="write cluttered scenes (or the centred control) with true masks and boxes",
         description="Write scenes of one Fashion-MNIST object among distractors on real photos (pairgen.scenes) as "
         "OUT/CLASS/NNNNNN.png with the object mask as the saliency sidecar NNNNNN.saliency.png and its box as "
-        "NNNNNN.boxes.json, and OUT/scenes.json with the settings, split, seed and count. Deterministic from --seed.",
+        "NNNNNN.boxes.json, and OUT/scenes.json with the settings, split, seed, control and count. Deterministic from --seed.",
     )
     parser.add_argument("out", metavar="OUT", help="output folder")
     parser.add_argument("--control", action="store_true", help="the control: the same objects centred and large, no distractors")

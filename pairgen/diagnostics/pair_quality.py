@@ -356,8 +356,8 @@ def _advice(centricity: dict, pairs: dict, recipes: list[str], out: list) -> Non
              "(Purushwalkam & Gupta, NeurIPS 2020; Selvaraju et al., CAST, CVPR 2021). On pairgen's scene-centric "
              "benchmark the minimum scale of 0.2 gave much of what CAST's constraint gave to object-centric transfer; "
              "on the objects within the clutter the constraint gave more (over random crops at scale 0.2: cast +2.4 "
-             "+- 1.7 points and shared_object +3.7 +- 0.6 with true masks, cast +1.4 +- 2.6 with built-in saliency; "
-             "3 seeds, docs/scene_centric.md).", because)
+             "+- 1.7 points and shared_object (at scale 0.08) +3.7 +- 0.6 with true masks, cast +1.4 +- 2.6 with "
+             "built-in saliency; 3 seeds on one machine, docs/scene_centric.md).", because)
     else:
         add(out, "recipe", "The data is object-centric and random resized crops keep the object in most pairs: "
              "`simclr`-style crops suit it.", because)
