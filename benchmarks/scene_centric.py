@@ -24,8 +24,9 @@ and large) with the photometric pipeline of the ``simclr`` recipe; only the reci
 Each encoder is judged by a linear probe (and a kNN classifier) on the object labels: fitted
 on the training scenes, scored on held-apart test scenes (other photos, Fashion-MNIST's test
 split); encoders trained on the cluttered scenes are also probed on the control scenes
-(:data:`TRANSFER`) and on the cluttered scenes' object crops (:data:`OBJECT_CROP`). Calibration rows: the untrained encoder (``random_init``) and the encoder
-trained with labels for the same budget (``supervised``). ``pairgen diagnose`` runs on both sets.
+(:data:`TRANSFER`) and on the cluttered scenes' object crops (:data:`OBJECT_CROP`).
+Calibration rows: the untrained encoder (``random_init``) and the encoder trained with labels
+for the same budget (``supervised``). ``pairgen diagnose`` runs on both sets.
 
 Usage, from the repository root::
 
@@ -85,8 +86,9 @@ SETS = ("cluttered", "control")
 TRANSFER = "cluttered_to_control"
 #: Told where the object is: encoders trained on the cluttered scenes, probed on crops of the
 #: cluttered scenes around the true object box, the box's longer side at ``control_fraction``
-#: of the crop (the control puts the object's padded 28-px frame there: a little larger here). Against the whole-scene probe, it
-#: tells what the features know of the object from what pooling over the clutter hides.
+#: of the crop (the control puts the object's padded 28-px frame there: a little larger here).
+#: Against the whole-scene probe, it tells what the features know of the object from what
+#: pooling over the clutter hides.
 OBJECT_CROP = "cluttered_object"
 #: The result's columns, in the tables' order, with their names there.
 COLUMN_NAMES = {"cluttered": "cluttered", "control": "control", TRANSFER: "cluttered -> control",
@@ -231,9 +233,13 @@ def builtin_maps(images: np.ndarray, batch_size: int = 500) -> np.ndarray:
 
 
 def model_input(images: np.ndarray, size: int, mean, std) -> torch.Tensor:
-    """Images (whole scenes or their object crops), area-resized to the view size and normalised as the views are."""
-    small = np.stack([cv2.resize(image, (size, size), interpolation=cv2.INTER_AREA) for image in images])
-    x = torch.from_numpy(small).permute(0, 3, 1, 2).float() / 255
+    """Whole scenes, area-resized to the view size and :func:`normalised`."""
+    return normalised(np.stack([cv2.resize(image, (size, size), interpolation=cv2.INTER_AREA) for image in images]), mean, std)
+
+
+def normalised(images: np.ndarray, mean, std) -> torch.Tensor:
+    """``(N, S, S, 3)`` uint8 images as the encoder's input, normalised as the views are."""
+    x = torch.from_numpy(images).permute(0, 3, 1, 2).float() / 255
     return (x - torch.tensor(mean).view(1, 3, 1, 1)) / torch.tensor(std).view(1, 3, 1, 1)
 
 
@@ -349,7 +355,7 @@ def scene_data(config: dict, control: bool, fake: bool, builtin: bool) -> dict:
         "probe_train": model_input(scenes.images, VIEW_SIZE, mean, std),
         "probe_test": model_input(test.images, VIEW_SIZE, mean, std),
         **({} if control else {
-            f"object_{split}": model_input(object_crops(s, VIEW_SIZE, settings.control_fraction), VIEW_SIZE, mean, std)
+            f"object_{split}": normalised(object_crops(s, VIEW_SIZE, settings.control_fraction), mean, std)
             for split, s in (("train", scenes), ("test", test))}),
     }
 
