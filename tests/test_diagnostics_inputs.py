@@ -7,8 +7,10 @@ import io
 import json
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
+import simplejpeg
 import torch
 from diagnostics_data import RAMP16, build_bad_folder, exif_rotated_jpeg, jpeg_bytes, photo
 from PIL import Image
@@ -72,10 +74,22 @@ def test_exif_orientation_is_noted_not_applied(bad_scan):
     assert "EXIF" not in " ".join(bad_scan[2]["good.jpg"].notes)
 
 
+def pillow_fit(data: bytes, factor: int, side: int) -> np.ndarray:
+    """Reference: Pillow's own DCT scaling by ``factor`` (1, 2, 4, 8), then an exact area resize to ``side``."""
+    image = Image.open(io.BytesIO(data))
+    width, height = image.size
+    image.draft(image.mode, (width // factor, height // factor))
+    rgb = np.asarray(image.convert("RGB"))
+    scale = min(1.0, side / max(rgb.shape[:2]))
+    size = (round(rgb.shape[1] * scale), round(rgb.shape[0] * scale))
+    return rgb if scale == 1.0 else cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
+
+
 @pytest.mark.parametrize("side", [512, 500, 777, 300, 1024, 2048])
 @pytest.mark.parametrize("kind", ["colour", "gray"])
-def test_the_canvas_is_the_image_decoded_for_its_side_alone(side, kind):
-    """One decode serves the analysis image and the canvas only where their DCT scales agree."""
+def test_jpegs_are_pillows_draft_scale_decoded_for_each_side_alone(side, kind):
+    """One decode serves the analysis image and the canvas only where their DCT scales agree; each is
+    pixel for pixel Pillow's decode at its draft scale, area-resized."""
     rgb = np.ascontiguousarray(Image.fromarray(photo("astronaut")).resize((side, round(side * 0.75)),
                                                                          Image.Resampling.LANCZOS))
     buffer = io.BytesIO()
@@ -85,6 +99,37 @@ def test_the_canvas_is_the_image_decoded_for_its_side_alone(side, kind):
     assert np.array_equal(both.rgb, decode_bytes(data, side=256).rgb)
     assert np.array_equal(both.canvas, decode_bytes(data, side=512).rgb)
     assert max(both.rgb.shape[:2]) == min(256, side) and max(both.canvas.shape[:2]) == min(512, side)
+    for image, target in ((both.rgb, 256), (both.canvas, 512)):
+        factor = max(f for f in (1, 2, 4, 8) if side // f >= target or f == 1)
+        assert np.array_equal(image, pillow_fit(data, factor, target))
+    assert both.mode == ("L" if kind == "gray" else "RGB") and both.gray_source == (kind == "gray")
+
+
+def test_jpegs_libjpeg_turbo_does_not_take_are_pillows(capfd):
+    """CMYK, multi-picture and damaged JPEGs are Pillow's: its mode, its format name, its quiet reading."""
+    chelsea = photo("chelsea")
+    cmyk = io.BytesIO()
+    Image.fromarray(chelsea).convert("CMYK").save(cmyk, format="JPEG")
+    decoded = decode_bytes(cmyk.getvalue(), name="x.jpg")
+    assert decoded.mode == "CMYK" and "CMYK converted" in " ".join(decoded.notes)
+    assert np.array_equal(decoded.rgb, pillow_fit(cmyk.getvalue(), 1, 256))
+    mpo = io.BytesIO()
+    Image.fromarray(chelsea).save(mpo, format="MPO", save_all=True, append_images=[Image.fromarray(chelsea[::-1])])
+    assert decode_bytes(mpo.getvalue(), name="x.jpg").format == "MPO"
+    damaged = bytearray(jpeg_bytes(chelsea))
+    middle = len(damaged) // 2
+    damaged[middle:middle + 100] = bytes(b ^ 0x55 for b in damaged[middle:middle + 100])  # damaged entropy-coded data
+    with pytest.raises(ValueError):
+        simplejpeg.decode_jpeg(bytes(damaged))
+    assert np.array_equal(decode_bytes(bytes(damaged)).rgb, pillow_fit(bytes(damaged), 1, 256))
+    assert capfd.readouterr().err == ""  # read quietly: no "Corrupt JPEG data" from the C library
+
+
+def test_an_xmp_orientation_is_noted_as_pillow_reads_it():
+    buffer = io.BytesIO()
+    xmp = b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:Description tiff:Orientation="8"/></x:xmpmeta>'
+    Image.fromarray(photo("chelsea")).save(buffer, format="JPEG", xmp=xmp)
+    assert "EXIF orientation 8 not applied" in " ".join(decode_bytes(buffer.getvalue()).notes)
 
 
 def test_a_corrupt_exif_block_is_no_fault(recwarn):
