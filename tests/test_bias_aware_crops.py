@@ -227,6 +227,28 @@ def test_salient_region_measures_match_brute_force(horse_item):
     assert counted[0].item() == regions.area.item()
 
 
+def test_region_counts_on_the_host_are_the_device_passes(photos, horse_item):
+    """The CPU path (per image, integral images) gives the device path's integers: real photos of mixed
+    sizes with the built-in saliency, a mask, an all-zero map, a one-pixel image."""
+    from pairgen.crops import regions as module
+
+    sampler = PairSampler("cast", seed=0)
+    images = [photos[name] for name in ("astronaut", "coffee", "chelsea")] + [photos["rocket"][:40, :700]]
+    items = [{"image": image} for image in images] + [horse_item, {"image": images[0][:1, :1]},
+                                                      {"image": images[1], "saliency": np.zeros(images[1].shape[:2], np.float32)}]
+    batch = collate_items(items, sampler.max_side)
+    batch = batch.with_saliency(sampler.saliency_maps(batch))
+    host = batch.host_extents()
+    sides = [max(1, -(-max(h, w) // GRID)) for h, w in host]
+    grid = (max(-(-h // s) for (h, _), s in zip(host, sides)), max(-(-w // s) for (_, w), s in zip(host, sides)))
+    for threshold in (0.5, 0.1):
+        on_host = module._counts_on_host(batch.saliency, threshold, host, sides, grid)
+        on_device = module._counts_on_device(batch, threshold, host, sides, grid)
+        for a, b in zip(on_host, on_device):
+            assert a.dtype == b.dtype == torch.float64 and torch.equal(a, b)
+    assert on_host[1][-1].sum() == 0 and on_host[1][:4].sum(1).min() > 0  # the zero map has no region
+
+
 def reference_ccrop_params(rng, width, height, box, scale, ratio, alpha):
     """Transcription of ContrastiveCrop.get_params (xyupeng/ContrastiveCrop,
     datasets/transforms/ContrastiveCrop.py): ``(i, j, h, w)``; ``box`` = (h0, w0, h1, w1)."""

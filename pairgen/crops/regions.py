@@ -10,6 +10,9 @@ K candidate boxes of every sample at once with a few lookups each. The table is
 interpolated bilinearly, i.e. the pixels of a cell are taken as spread evenly over
 it: the count is exact for boxes on cell boundaries (and for images of at most
 ``GRID`` pixels per side, whose cells are pixels) and within a cell's share otherwise.
+On the CPU the counts are taken image by image inside its own extent (outside it a map
+is collation's zero padding), with one integral image each; on a GPU by whole-canvas
+passes. Both give the same integers.
 """
 
 from __future__ import annotations
@@ -17,6 +20,8 @@ from __future__ import annotations
 import weakref
 from dataclasses import dataclass
 
+import cv2
+import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -126,24 +131,11 @@ def _salient_regions(batch: ImageBatch, threshold: float) -> SalientRegions:
     host = batch.host_extents()  # the same extents and cells on the host, for shapes and groups
     sides = [max(1, -(-max(h, w) // GRID)) for h, w in host]
     cells = [(-(-h // side), -(-w // side)) for (h, w), side in zip(host, sides)]  # each image's grid
-    rows_n, cols_n = (max(c[0] for c in cells), max(c[1] for c in cells)) if cells and batch.saliency is not None else (1, 1)
-    counts = torch.zeros((n, rows_n, cols_n), dtype=torch.float64, device=device)
-    row_counts = torch.zeros((n, canvas_h), dtype=torch.float64, device=device)
-    col_counts = torch.zeros((n, canvas_w), dtype=torch.float64, device=device)
-    if batch.saliency is not None and n:
-        saliency = batch.saliency[:, 0].float()
-        peak = saliency.flatten(1).amax(1).view(n, 1, 1)
-        level = torch.where(peak > 0, threshold * peak, torch.inf)  # an all-zero map has no region
-        region = (saliency >= level).float()  # padding is 0 < level: never salient
-        row_counts, col_counts = region.sum(2).double(), region.sum(1).double()
-        for side in sorted(set(sides)):
-            members = [i for i, s in enumerate(sides) if s == side]
-            h, w = max(host[i][0] for i in members), max(host[i][1] for i in members)
-            rows = device_index(members, device)
-            part = region[rows][:, None, :h, :w]
-            pooled = F.avg_pool2d(part, side, ceil_mode=True, divisor_override=1) if side > 1 else part
-            counts[rows, : pooled.shape[2], : pooled.shape[3]] = pooled[:, 0].double()
-    table = F.pad(counts.cumsum(1).cumsum(2), (1, 0, 1, 0))
+    grid = (max(c[0] for c in cells), max(c[1] for c in cells)) if cells and batch.saliency is not None else (1, 1)
+    if batch.saliency is not None and n and device.type == "cpu":
+        table, row_counts, col_counts = _counts_on_host(batch.saliency, threshold, host, sides, grid)
+    else:
+        table, row_counts, col_counts = _counts_on_device(batch, threshold, host, sides, grid)
     area = row_counts.sum(1)
     empty = area < 1
     scales = batch.scales.to(device).double()
@@ -165,3 +157,49 @@ def _salient_regions(batch: ImageBatch, threshold: float) -> SalientRegions:
     box = torch.where(empty[:, None], whole, torch.minimum(box, whole[:, [2, 3, 2, 3]]))
     centroid = torch.where(empty[:, None], whole[:, 2:] / 2, centroid)
     return SalientRegions(table=table, cell=cell, area=area, centroid=centroid, box=box, empty=empty, scales=scales)
+
+
+def _counts_on_device(batch: ImageBatch, threshold: float, host: list, sides: list, grid: tuple[int, int]):
+    """``(table, row_counts, col_counts)`` float64 of the region, in torch on the batch's device: the
+    summed-area table ``(B, R + 1, C + 1)`` of each image's cell counts and its salient pixels per canvas row
+    ``(B, H)`` and column ``(B, W)``."""
+    n, device = len(batch), batch.images.device
+    canvas_h, canvas_w = batch.images.shape[-2:]
+    counts = torch.zeros((n, *grid), dtype=torch.float64, device=device)
+    row_counts = torch.zeros((n, canvas_h), dtype=torch.float64, device=device)
+    col_counts = torch.zeros((n, canvas_w), dtype=torch.float64, device=device)
+    if batch.saliency is not None and n:
+        saliency = batch.saliency[:, 0].float()
+        peak = saliency.flatten(1).amax(1).view(n, 1, 1)
+        level = torch.where(peak > 0, threshold * peak, torch.inf)  # an all-zero map has no region
+        region = (saliency >= level).float()  # padding is 0 < level: never salient
+        row_counts, col_counts = region.sum(2).double(), region.sum(1).double()
+        for side in sorted(set(sides)):
+            members = [i for i, s in enumerate(sides) if s == side]
+            h, w = max(host[i][0] for i in members), max(host[i][1] for i in members)
+            rows = device_index(members, device)
+            part = region[rows][:, None, :h, :w]
+            pooled = F.avg_pool2d(part, side, ceil_mode=True, divisor_override=1) if side > 1 else part
+            counts[rows, : pooled.shape[2], : pooled.shape[3]] = pooled[:, 0].double()
+    return F.pad(counts.cumsum(1).cumsum(2), (1, 0, 1, 0)), row_counts, col_counts
+
+
+def _counts_on_host(saliency: torch.Tensor, threshold: float, host: list, sides: list, grid: tuple[int, int]):
+    """:func:`_counts_on_device` for CPU maps, image by image in its own extent: a vectorised
+    comparison and one integral image (``cv2.integral``) per image give the row, column and cell
+    counts, a fifth of the work of the device's whole-canvas passes (the same integers, tested)."""
+    maps = saliency[:, 0].float().numpy()
+    n, canvas_h, canvas_w = maps.shape
+    table = np.zeros((n, grid[0] + 1, grid[1] + 1), np.float64)
+    row_counts, col_counts = np.zeros((n, canvas_h), np.float64), np.zeros((n, canvas_w), np.float64)
+    for i, ((h, w), side) in enumerate(zip(host, sides)):
+        peak = maps[i].max()
+        if not peak > 0:  # an all-zero map has no region
+            continue
+        region = maps[i, :h, :w] >= np.float32(threshold) * peak
+        summed = cv2.integral(region.view(np.uint8))  # (h + 1, w + 1) int32
+        row_counts[i, :h], col_counts[i, :w] = np.diff(summed[:, w]), np.diff(summed[h])
+        ys = np.minimum(np.arange(grid[0] + 1) * side, h)
+        xs = np.minimum(np.arange(grid[1] + 1) * side, w)
+        table[i] = summed[ys[:, None], xs[None, :]]  # rows and columns past the image repeat its edge
+    return torch.from_numpy(table), torch.from_numpy(row_counts), torch.from_numpy(col_counts)
