@@ -240,3 +240,18 @@ def test_folder_walk_matches_a_pathlib_reference(tmp_path, monkeypatch, root):
     walked = [(i.key, i.label, i.mask_path) for i in FolderSource(root).items() if i.skip is None]
     assert sorted(walked) == sorted(expected)
     assert ("dog/c." if root.startswith(".") else "tree/dog/c.") in {k for k, _, m in walked if m}
+
+
+def test_a_file_is_read_whole_and_a_file_over_the_limit_is_bad(tmp_path):
+    from pairgen.diagnostics.analysis import ScanSettings, _load_file
+    from pairgen.diagnostics.hashing import exact_hash
+    from pairgen.diagnostics.inputs import Item
+
+    data = jpeg_bytes(photo("chelsea"))
+    (tmp_path / "cat.jpg").write_bytes(data)
+    item = Item(key="cat.jpg", ordinal=0, path=str(tmp_path / "cat.jpg"))  # no size from a listing
+    decoded, digest, _ = _load_file(item, ScanSettings())
+    assert (decoded.width, decoded.height) == (451, 300) and digest == exact_hash(data)  # every byte read
+    with pytest.raises(BadImage, match="file too large"):
+        _load_file(item, ScanSettings(max_file_bytes=len(data) - 1))
+    assert _load_file(item, ScanSettings(max_file_bytes=len(data)))[0].width == 451

@@ -16,6 +16,7 @@ Example:
 from __future__ import annotations
 
 import hashlib
+import os
 from dataclasses import dataclass, field
 
 import cv2
@@ -173,10 +174,15 @@ def _load_file(item: Item, settings: ScanSettings) -> tuple[Decoded, str, object
             if item.offset is not None:  # a member of a tar shard
                 handle.seek(item.offset)
                 data = handle.read(item.size)
-            else:
-                data = handle.read(settings.max_file_bytes + 1)
+            else:  # a buffer of the file's size, not of the limit's (a 2 GiB one costs more than the read)
+                limit, size = settings.max_file_bytes, os.fstat(handle.fileno()).st_size
+                data = handle.read(min(size, limit) + 1)
+                if len(data) > size:  # it grew since: read on, to one byte past the limit
+                    data += handle.read(limit + 1 - len(data))
     except OSError as err:
         raise BadImage(f"cannot read: {err.strerror or err}") from None
+    if len(data) > settings.max_file_bytes:
+        raise BadImage(f"file too large ({len(data):,}+ bytes > max_file_bytes {settings.max_file_bytes:,})")
     decoded = decode_bytes(data, name=item.key, max_pixels=settings.max_pixels, side=settings.side,
                            canvas_side=settings.canvas_for(item.key))
     return decoded, hashing.exact_hash(data), item.mask_path
