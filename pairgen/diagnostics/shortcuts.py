@@ -52,9 +52,9 @@ def shortcut_features(rgb: np.ndarray, gray: np.ndarray, gray_source: bool) -> d
     """The statistics of one uint8 RGB analysis image and its luma (OpenCV reductions, one pass each)."""
     red, green, blue = cv2.split(rgb)
     spread = cv2.mean(cv2.subtract(cv2.max(cv2.max(red, green), blue), cv2.min(cv2.min(red, green), blue)))[0]
-    red, green, blue = (c.astype(np.float32) for c in (red, green, blue))
-    rg_mean, rg_std = (float(v[0][0]) for v in cv2.meanStdDev(red - green))
-    yb_mean, yb_std = (float(v[0][0]) for v in cv2.meanStdDev(0.5 * (red + green) - blue))
+    rg_mean, rg_std = (float(v[0][0]) for v in cv2.meanStdDev(cv2.subtract(red, green, dtype=cv2.CV_32F)))
+    yellow = cv2.addWeighted(red, 0.5, green, 0.5, 0.0, dtype=cv2.CV_32F)  # exact: halves of integers
+    yb_mean, yb_std = (float(v[0][0]) for v in cv2.meanStdDev(cv2.subtract(yellow, blue, dtype=cv2.CV_32F)))
     luma_mean, luma_std = (float(v[0][0]) for v in cv2.meanStdDev(gray))
     laplacian_std = float(cv2.meanStdDev(cv2.Laplacian(gray, cv2.CV_32F))[1][0][0])
     saturation = cv2.mean(cv2.cvtColor(rgb, cv2.COLOR_RGB2HSV))[1]
