@@ -298,3 +298,21 @@ def test_masks_replay_by_nearest_keeping_labels_and_saliency_bilinearly():
             assert torch.equal(out[i, 0], expected)
         smooth = spec.replay_on_maps(batch.masks.float(), batch, params)
         assert smooth.is_floating_point() and len(smooth.unique()) > 3
+
+
+def test_collate_places_every_layout_of_an_image_on_a_zero_padded_canvas(photos):
+    """Each image lands in its canvas corner as CHW, whatever its memory layout; the rest is zero."""
+    image = photos["astronaut"]
+    layouts = {"plain": image, "flipped": image[:, ::-1], "strided": image[10:300:2, 5:400:3],
+               "fortran": np.asfortranarray(image), "chw tensor": torch.from_numpy(image).permute(2, 0, 1),
+               "gray": image[..., 0], "rgba": np.dstack([image, image[..., :1]])}
+    for name, value in layouts.items():
+        batch = collate_items([value, image[:100, :50]], 10_000)
+        expected = np.asarray(value.permute(1, 2, 0) if torch.is_tensor(value) else value)
+        expected = np.repeat(expected[..., None], 3, 2) if expected.ndim == 2 else expected[..., :3]
+        h, w = expected.shape[:2]
+        canvas = batch.images.numpy()
+        assert np.array_equal(canvas[0, :, :h, :w], expected.transpose(2, 0, 1)), name
+        assert not canvas[0, :, h:].any() and not canvas[0, :, :, w:].any(), name
+        assert np.array_equal(canvas[1, :, :100, :50], image[:100, :50].transpose(2, 0, 1)), name
+        assert not canvas[1, :, 100:].any() and not canvas[1, :, :, 50:].any(), name
