@@ -5,8 +5,8 @@ Usage: python benchmarks/analysis_scaling.py [--sizes 320 400 480 511 512 600 70
 Each source photo of at least the largest size (opencv-doc's and scikit-image's, as in
 ``bench_diagnose.py``) is stored at every size (Lanczos, JPEG quality 90) and reduced to the
 256-px analysis image three ways: decoded whole and area-resized (exact), decoded at the
-1/2, 1/4 or 1/8 DCT scale ``Image.draft`` picks and then area-resized (what
-``pairgen.diagnostics.decode`` does), and decoded at the smallest of libjpeg-turbo's M/8
+1/2, 1/4 or 1/8 DCT scale ``Image.draft`` picks and then area-resized
+(``pairgen.diagnostics.decode.decode_bytes`` itself), and decoded at the smallest of libjpeg-turbo's M/8
 scales that keeps 256 px and then area-resized (faster for photos under 512 px). The
 sharpness is the report's blur statistic (variance of the Laplacian). Printed: per
 reduction, the mean over photos of the standard deviation of log sharpness across sizes
@@ -25,7 +25,7 @@ import simplejpeg
 from bench_diagnose import source_photos
 from PIL import Image
 
-from pairgen.diagnostics.decode import fit
+from pairgen.diagnostics.decode import decode_bytes, fit
 from pairgen.diagnostics.shortcuts import shortcut_features
 
 
@@ -35,12 +35,9 @@ def sharpness(rgb: np.ndarray) -> float:
 
 def reductions(data: bytes, side: int = 256) -> dict[str, np.ndarray]:
     height, width, _, _ = simplejpeg.decode_jpeg_header(data)
-    longest = max(width, height)
-    factor = max(f for f in (1, 2, 4, 8) if longest // f >= side or f == 1)
-    draft = {} if factor == 1 else {"min_width": -(-width // factor), "min_height": -(-height // factor)}
-    eighths = {} if longest <= side else {"min_width": side} if width >= height else {"min_height": side}
+    eighths = {} if max(width, height) <= side else {"min_width": side} if width >= height else {"min_height": side}
     return {"exact": fit(simplejpeg.decode_jpeg(data), side),
-            "draft (pairgen)": fit(simplejpeg.decode_jpeg(data, **draft), side),
+            "draft (pairgen)": decode_bytes(data, side=side).rgb,
             "M/8": fit(simplejpeg.decode_jpeg(data, **eighths), side)}
 
 

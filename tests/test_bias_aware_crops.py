@@ -241,11 +241,21 @@ def test_region_counts_on_the_host_are_the_device_passes(photos, horse_item):
     host = batch.host_extents()
     sides = [max(1, -(-max(h, w) // GRID)) for h, w in host]
     grid = (max(-(-h // s) for (h, _), s in zip(host, sides)), max(-(-w // s) for (_, w), s in zip(host, sides)))
-    for threshold in (0.5, 0.1):
-        on_host = module._counts_on_host(batch.saliency, threshold, host, sides, grid)
-        on_device = module._counts_on_device(batch, threshold, host, sides, grid)
+    padded = batch.saliency.clone()  # a saliency callable's maps need not be zero past the images
+    for i, (h, w) in enumerate(host):
+        padded[i, 0, h:], padded[i, 0, :, w:] = 0.9, 0.9
+    cases = [(batch.saliency, 0.5), (batch.saliency, 0.1), (batch.saliency, 0.0), (padded, 0.5), (padded, 0.0),
+             (batch.saliency.clone().requires_grad_(), 0.5)]  # maps from a model carry gradients
+    for maps, threshold in cases:
+        on_host = module._counts_on_host(maps, threshold, host, sides, grid)
+        on_device = module._counts_on_device(dataclasses.replace(batch, saliency=maps), threshold,
+                                             module.image_extents(batch), host, sides, grid)
         for a, b in zip(on_host, on_device):
-            assert a.dtype == b.dtype == torch.float64 and torch.equal(a, b)
+            assert a.dtype == b.dtype == torch.float64 and torch.equal(a, b), threshold
+    own = [module._counts_on_host(maps, 0.0, host, sides, grid)[1].sum(1) for maps in (batch.saliency, padded)]
+    # At threshold 0 every pixel of an image is salient, and none past it; the zero map has no region at all.
+    assert torch.equal(own[0], own[1]) and own[0].tolist() == [h * w for h, w in host[:-1]] + [0]
+    on_host = module._counts_on_host(batch.saliency, 0.5, host, sides, grid)
     assert on_host[1][-1].sum() == 0 and on_host[1][:4].sum(1).min() > 0  # the zero map has no region
 
 

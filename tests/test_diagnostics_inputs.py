@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import warnings
 from pathlib import Path
 
 import cv2
@@ -16,7 +17,7 @@ from diagnostics_data import RAMP16, build_bad_folder, exif_rotated_jpeg, jpeg_b
 from PIL import Image
 
 from pairgen.diagnostics import diagnose
-from pairgen.diagnostics.decode import BadImage, decode_bytes, decode_object
+from pairgen.diagnostics.decode import DEFAULT_MAX_PIXELS, BadImage, _pillow, _turbo_jpeg, decode_bytes, decode_object
 from pairgen.diagnostics.pipeline import RECORDS_FILE, _read_records
 
 
@@ -95,6 +96,7 @@ def test_jpegs_are_pillows_draft_scale_decoded_for_each_side_alone(side, kind):
     buffer = io.BytesIO()
     Image.fromarray(rgb).convert("L" if kind == "gray" else "RGB").save(buffer, format="JPEG", quality=85)
     data = buffer.getvalue()
+    assert _turbo_jpeg(data, "x.jpg", DEFAULT_MAX_PIXELS, 256, 512) is not None  # libjpeg-turbo's path
     both = decode_bytes(data, side=256, canvas_side=512)
     assert np.array_equal(both.rgb, decode_bytes(data, side=256).rgb)
     assert np.array_equal(both.canvas, decode_bytes(data, side=512).rgb)
@@ -242,7 +244,7 @@ def test_folder_walk_matches_a_pathlib_reference(tmp_path, monkeypatch, root):
     assert ("dog/c." if root.startswith(".") else "tree/dog/c.") in {k for k, _, m in walked if m}
 
 
-def test_a_file_is_read_whole_and_a_file_over_the_limit_is_bad(tmp_path):
+def test_a_file_is_read_whole_and_a_file_over_the_limit_is_bad(tmp_path, monkeypatch):
     from pairgen.diagnostics.analysis import ScanSettings, _load_file
     from pairgen.diagnostics.hashing import exact_hash
     from pairgen.diagnostics.inputs import Item
@@ -255,3 +257,53 @@ def test_a_file_is_read_whole_and_a_file_over_the_limit_is_bad(tmp_path):
     with pytest.raises(BadImage, match="file too large"):
         _load_file(item, ScanSettings(max_file_bytes=len(data) - 1))
     assert _load_file(item, ScanSettings(max_file_bytes=len(data)))[0].width == 451
+    import os
+
+    real_fstat = os.fstat
+    for stale in (0, 10, len(data) - 1):  # the file grew after its size was read: it is read on, to its end
+        monkeypatch.setattr(os, "fstat", lambda fd, stale=stale: os.stat_result((0,) * 6 + (stale,) + (0,) * 3))
+        assert _load_file(item, ScanSettings())[1] == digest
+        with pytest.raises(BadImage, match="file too large"):
+            _load_file(item, ScanSettings(max_file_bytes=len(data) - 1))
+        monkeypatch.setattr(os, "fstat", real_fstat)
+
+
+def _outcome(decode, data: bytes):
+    """What a decoder makes of ``data``: its reason, or the decoded images and what it says of them."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            decoded = decode(data, "x.jpg", DEFAULT_MAX_PIXELS, 256, 512)
+    except BadImage as err:
+        return str(err)
+    return decoded.rgb.tobytes(), decoded.canvas.tobytes(), decoded.format, decoded.mode, decoded.notes
+
+
+def _with_segment(data: bytes, segment: bytes, replace_first: bool = False) -> bytes:
+    """``data`` with ``segment`` right after its SOI marker (in place of its first segment)."""
+    rest = data[2:]
+    if replace_first:
+        rest = rest[2 + int.from_bytes(rest[2:4], "big"):]
+    return data[:2] + segment + rest
+
+
+def test_headers_pillow_may_refuse_and_bombs_get_pillows_verdict():
+    """Odd headers that libjpeg would take (a short JFIF segment, a bare ICC segment, a TEM marker, the last
+    with an XMP packet) and a bomb are Pillow's path: the same verdict and reason as Pillow's decode alone."""
+    plain = jpeg_bytes(photo("chelsea"))
+    xmp = b"http://ns.adobe.com/xap/1.0/\x00<x:xmpmeta/>"
+    sof = plain.index(b"\xff\xc0")
+    cases = {
+        "short JFIF": _with_segment(plain, b"\xff\xe0\x00\x07JFIF\x00", replace_first=True),
+        "bare ICC": _with_segment(plain, b"\xff\xe2\x00\x0eICC_PROFILE\x00"),
+        "TEM marker": _with_segment(plain, b"\xff\x01"),
+        "TEM + XMP": _with_segment(_with_segment(plain, b"\xff\x01"), b"\xff\xe1" + (len(xmp) + 2).to_bytes(2, "big") + xmp),
+        "bomb": plain[:sof + 5] + (60000).to_bytes(2, "big") * 2 + plain[sof + 9:],
+    }
+    assert _turbo_jpeg(plain, "x.jpg", DEFAULT_MAX_PIXELS, 256, 512) is not None
+    for name, data in cases.items():
+        assert _turbo_jpeg(data, "x.jpg", DEFAULT_MAX_PIXELS, 256, 512) is None, name
+        expected = _outcome(_pillow, data)
+        assert _outcome(lambda *a: decode_bytes(a[0], name=a[1], max_pixels=a[2], side=a[3], canvas_side=a[4]),
+                        data) == expected, name
+    assert "bomb" in _outcome(_pillow, cases["bomb"]) and "not an image" in _outcome(_pillow, cases["TEM marker"])

@@ -10,9 +10,9 @@ K candidate boxes of every sample at once with a few lookups each. The table is
 interpolated bilinearly, i.e. the pixels of a cell are taken as spread evenly over
 it: the count is exact for boxes on cell boundaries (and for images of at most
 ``GRID`` pixels per side, whose cells are pixels) and within a cell's share otherwise.
-On the CPU the counts are taken image by image inside its own extent (outside it a map
-is collation's zero padding), with one integral image each; on a GPU by whole-canvas
-passes. Both give the same integers.
+Only an image's own pixels count, whatever a map holds past them. On the CPU the counts
+are taken image by image inside its extent, with one integral image each; on a GPU by
+whole-canvas passes masked to the extents. Both give the same integers.
 """
 
 from __future__ import annotations
@@ -135,7 +135,7 @@ def _salient_regions(batch: ImageBatch, threshold: float) -> SalientRegions:
     if batch.saliency is not None and n and device.type == "cpu":
         table, row_counts, col_counts = _counts_on_host(batch.saliency, threshold, host, sides, grid)
     else:
-        table, row_counts, col_counts = _counts_on_device(batch, threshold, host, sides, grid)
+        table, row_counts, col_counts = _counts_on_device(batch, threshold, extent, host, sides, grid)
     area = row_counts.sum(1)
     empty = area < 1
     scales = batch.scales.to(device).double()
@@ -159,20 +159,24 @@ def _salient_regions(batch: ImageBatch, threshold: float) -> SalientRegions:
     return SalientRegions(table=table, cell=cell, area=area, centroid=centroid, box=box, empty=empty, scales=scales)
 
 
-def _counts_on_device(batch: ImageBatch, threshold: float, host: list, sides: list, grid: tuple[int, int]):
+def _counts_on_device(batch: ImageBatch, threshold: float, extent: torch.Tensor, host: list, sides: list,
+                      grid: tuple[int, int]):
     """``(table, row_counts, col_counts)`` float64 of the region, in torch on the batch's device: the
     summed-area table ``(B, R + 1, C + 1)`` of each image's cell counts and its salient pixels per canvas row
-    ``(B, H)`` and column ``(B, W)``."""
+    ``(B, H)`` and column ``(B, W)``. Only each image's own pixels (``extent``, ``(B, 2)``) count, whatever
+    the map holds past them."""
     n, device = len(batch), batch.images.device
     canvas_h, canvas_w = batch.images.shape[-2:]
     counts = torch.zeros((n, *grid), dtype=torch.float64, device=device)
     row_counts = torch.zeros((n, canvas_h), dtype=torch.float64, device=device)
     col_counts = torch.zeros((n, canvas_w), dtype=torch.float64, device=device)
     if batch.saliency is not None and n:
-        saliency = batch.saliency[:, 0].float()
+        inside = ((torch.arange(canvas_h, device=device)[None, :, None] < extent[:, 0, None, None])
+                  & (torch.arange(canvas_w, device=device)[None, None, :] < extent[:, 1, None, None]))
+        saliency = torch.where(inside, batch.saliency[:, 0].float(), 0.0)
         peak = saliency.flatten(1).amax(1).view(n, 1, 1)
         level = torch.where(peak > 0, threshold * peak, torch.inf)  # an all-zero map has no region
-        region = (saliency >= level).float()  # padding is 0 < level: never salient
+        region = ((saliency >= level) & inside).float()
         row_counts, col_counts = region.sum(2).double(), region.sum(1).double()
         for side in sorted(set(sides)):
             members = [i for i, s in enumerate(sides) if s == side]
@@ -188,15 +192,16 @@ def _counts_on_host(saliency: torch.Tensor, threshold: float, host: list, sides:
     """:func:`_counts_on_device` for CPU maps, image by image in its own extent: a vectorised
     comparison and one integral image (``cv2.integral``) per image give the row, column and cell
     counts, a fifth of the work of the device's whole-canvas passes (the same integers, tested)."""
-    maps = saliency[:, 0].float().numpy()
+    maps = saliency[:, 0].detach().float().numpy()
     n, canvas_h, canvas_w = maps.shape
     table = np.zeros((n, grid[0] + 1, grid[1] + 1), np.float64)
     row_counts, col_counts = np.zeros((n, canvas_h), np.float64), np.zeros((n, canvas_w), np.float64)
     for i, ((h, w), side) in enumerate(zip(host, sides)):
-        peak = maps[i].max()
+        own = maps[i, :h, :w]
+        peak = max(own.max(), np.float32(0))  # the device's peak: the extent's, with the padding's zeros
         if not peak > 0:  # an all-zero map has no region
             continue
-        region = maps[i, :h, :w] >= np.float32(threshold) * peak
+        region = own >= np.float32(threshold) * peak
         summed = cv2.integral(region.view(np.uint8))  # (h + 1, w + 1) int32
         row_counts[i, :h], col_counts[i, :w] = np.diff(summed[:, w]), np.diff(summed[h])
         ys = np.minimum(np.arange(grid[0] + 1) * side, h)

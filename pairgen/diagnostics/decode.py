@@ -11,11 +11,12 @@ by their true bit depth (``65535`` for 16-bit), never clipped at 255 as a plain
 JPEGs are decoded at a reduced DCT scale (1/2, 1/4 or 1/8, as ``Image.draft`` picks it
 for each side), which reads every byte (truncation is still caught) at a fraction of the
 cost, and only once when the analysis image and the canvas share a scale. A plain 8-bit
-JPEG (YCbCr, RGB or gray) is decoded by libjpeg-turbo through ``simplejpeg``, straight
-into an array with no image object or copy in between: the same pixels as Pillow's
-decoder (libjpeg-turbo too; checked in the tests) at about two thirds of the cost.
-Anything else (CMYK, 12-bit, multi-picture, a file the strict decoder stops on) goes to
-Pillow.
+JPEG (YCbCr, RGB or gray, one frame, the usual marker segments) is decoded by
+libjpeg-turbo through ``simplejpeg``, straight into an array with no image object or copy
+in between: the same pixels as Pillow's decoder (libjpeg-turbo in Pillow's wheels too;
+checked in the tests) at 0.6-0.8 of the cost. Everything else goes to Pillow's path,
+which decodes it or says why not: CMYK, multi-picture files, a file the strict decoder
+stops on (a damaged segment, truncation), headers Pillow's parser may refuse, bombs.
 
 The decompression-bomb check reads only the header: an image whose width x height
 exceeds ``max_pixels`` (default: the size Pillow itself refuses, twice
@@ -56,6 +57,10 @@ _EXIF_ORIENTATION = 0x0112
 #: simplejpeg's colour spaces that it decodes to 8-bit RGB as Pillow does, and Pillow's mode for each.
 _TURBO_MODES = {"YCbCr": "RGB", "RGB": "RGB", "Gray": "L"}
 _XMP = b"http://ns.adobe.com/xap/1.0/\x00"
+#: Markers of a plain JPEG before its scan: SOF0-2, DHT, DQT, DRI, APP0-15, COM.
+_PLAIN_MARKERS = frozenset([0xC0, 0xC1, 0xC2, 0xC4, 0xDB, 0xDD, 0xFE, *range(0xE0, 0xF0)])
+#: The shortest APP payloads Pillow's parser reads without failing, by (marker, payload prefix).
+_SHORTEST = {(0xE0, b"JFIF"): 7, (0xEE, b"Adobe"): 7, (0xE2, b"ICC_PROFILE\x00"): 14}
 
 
 class BadImage(Exception):
@@ -129,7 +134,9 @@ def _pillow(data: bytes, name: str, max_pixels: int, side: int, canvas_side: int
     width, height = image.size
     if width <= 0 or height <= 0:
         raise BadImage(f"zero-sized image ({width}x{height})")
-    _check_pixels(width, height, max_pixels)
+    if width * height > max_pixels:
+        raise BadImage(f"decompression bomb: {width}x{height} = {width * height:,} pixels "
+                       f"exceeds the limit of {max_pixels:,} (max_pixels)")
     fmt, mode = image.format, image.mode
     bit_depth = _bit_depth(data, fmt, mode, image)
     notes = _extension_notes(name, fmt)
@@ -156,16 +163,20 @@ def _pillow(data: bytes, name: str, max_pixels: int, side: int, canvas_side: int
 
 
 def _turbo_jpeg(data: bytes, name: str, max_pixels: int, side: int, canvas_side: int | None) -> Decoded | None:
-    """:func:`decode_bytes` of a plain 8-bit JPEG by libjpeg-turbo, or None where Pillow must decode it."""
+    """:func:`decode_bytes` of a plain 8-bit JPEG by libjpeg-turbo, or None where Pillow must decode it (all
+    that is not plain, and bombs, whose reasons Pillow's path gives)."""
     try:
         height, width, colorspace, _ = simplejpeg.decode_jpeg_header(data)
     except ValueError:
         return None
-    mode = _TURBO_MODES.get(colorspace)
-    exif, xmp, multi_picture = _jpeg_segments(data)
-    if mode is None or multi_picture or width <= 0 or height <= 0:
-        return None  # CMYK/YCCK, or an MPO file Pillow names and reads as such
-    _check_pixels(width, height, max_pixels)
+    mode, segments = _TURBO_MODES.get(colorspace), _jpeg_segments(data)
+    pillow_limit = Image.MAX_IMAGE_PIXELS
+    if mode is None or segments is None or width * height > max_pixels or (
+            pillow_limit and width * height > 2 * pillow_limit):
+        return None
+    exif, xmp, multi_picture = segments
+    if multi_picture:  # an MPO file, which Pillow names and reads as such
+        return None
     try:  # strict: a recoverable error (a damaged segment, truncation) raises, and Pillow decodes it instead
         factor = _dct_factor((width, height), side)
         full = _turbo_rgb(data, mode, (width, height), factor)
@@ -177,7 +188,10 @@ def _turbo_jpeg(data: bytes, name: str, max_pixels: int, side: int, canvas_side:
     except ValueError:
         return None
     if xmp:  # Pillow also reads an orientation from XMP: let it
-        orientation = _orientation_notes(Image.open(io.BytesIO(data)))
+        try:
+            orientation = _orientation_notes(Image.open(io.BytesIO(data)))
+        except Exception:  # noqa: BLE001 - a header Pillow refuses: its own path says why
+            return None
     else:
         orientation = [] if exif is None else _orientation_notes(exif)
     return Decoded(rgb=rgb, format="JPEG", width=width, height=height, mode=mode, bit_depth=8,
@@ -188,15 +202,22 @@ def _turbo_jpeg(data: bytes, name: str, max_pixels: int, side: int, canvas_side:
 def _turbo_rgb(data: bytes, mode: str, size: tuple[int, int], factor: int) -> np.ndarray:
     """uint8 RGB of a JPEG of ``size`` ``(w, h)`` decoded at scale ``1 / factor`` (1, 2, 4 or 8)."""
     kwargs = {} if factor == 1 else {"min_width": -(-size[0] // factor), "min_height": -(-size[1] // factor)}
-    array = simplejpeg.decode_jpeg(data, colorspace="GRAY" if mode == "L" else "RGB", **kwargs)
+    array = simplejpeg.decode_jpeg(data, colorspace="GRAY" if mode == "L" else "RGB", strict=True, **kwargs)
     return _core_rgb(array[..., 0] if mode == "L" else array)
 
 
-def _jpeg_segments(data: bytes) -> tuple[bytes | None, bool, bool]:
-    """(the first APP1 Exif payload or None, an XMP packet is there, an APP2 MPF segment is there),
-    from the marker segments before the scan, as Pillow's JPEG plugin reads them."""
-    exif, xmp, multi_picture, pos = None, False, False, 2
-    while pos + 4 <= len(data) and data[pos] == 0xFF:
+def _jpeg_segments(data: bytes) -> tuple[bytes | None, bool, bool] | None:
+    """The marker segments before the scan, as Pillow's JPEG plugin reads them: (the Exif payload, Pillow's
+    concatenation of the APP1 Exif segments, or None; an XMP packet is there; an APP2 MPF segment is there).
+
+    None for anything but a plain layout, which Pillow's own parser may refuse: bytes between segments,
+    markers other than one 8-bit SOF0-2, DHT, DQT, DRI, APPn and COM, a segment past the end, JFIF, Adobe
+    or ICC segments too short for Pillow, a quantisation table of the wrong length.
+    """
+    exif, xmp, multi_picture, frames, pos = None, False, False, 0, 2
+    while True:
+        if pos + 4 > len(data) or data[pos] != 0xFF:
+            return None
         marker = data[pos + 1]
         if marker == 0xFF:  # fill byte
             pos += 1
@@ -204,19 +225,33 @@ def _jpeg_segments(data: bytes) -> tuple[bytes | None, bool, bool]:
         if marker == 0xDA:  # start of scan
             break
         end = pos + 2 + int.from_bytes(data[pos + 2:pos + 4], "big")
-        if marker == 0xE1:
-            if exif is None and data.startswith(b"Exif\x00\x00", pos + 4):
-                exif = data[pos + 4:end]
-            xmp = xmp or data.startswith(_XMP, pos + 4)
-        multi_picture = multi_picture or (marker == 0xE2 and data.startswith(b"MPF\x00", pos + 4))
+        if marker not in _PLAIN_MARKERS or end < pos + 4 or end > len(data):
+            return None
+        payload = data[pos + 4:end]
+        if marker in (0xC0, 0xC1, 0xC2):
+            frames += 1
+            if len(payload) < 6 or payload[0] != 8:
+                return None
+        elif marker == 0xDB and not _quantisation_tables_fit(payload):
+            return None
+        elif any(marker == m and payload.startswith(prefix) and len(payload) < n for (m, prefix), n in _SHORTEST.items()):
+            return None
+        elif marker == 0xE1 and payload.startswith(b"Exif\x00\x00"):
+            exif = payload if exif is None else exif + payload[6:]
+        xmp = xmp or (marker == 0xE1 and payload.startswith(_XMP))
+        multi_picture = multi_picture or (marker == 0xE2 and payload.startswith(b"MPF\x00"))
         pos = end
-    return exif, xmp, multi_picture
+    return (exif, xmp, multi_picture) if frames == 1 else None
 
 
-def _check_pixels(width: int, height: int, max_pixels: int) -> None:
-    if width * height > max_pixels:
-        raise BadImage(f"decompression bomb: {width}x{height} = {width * height:,} pixels "
-                       f"exceeds the limit of {max_pixels:,} (max_pixels)")
+def _quantisation_tables_fit(payload: bytes) -> bool:
+    """Whether a DQT payload is whole tables (1 + 64 or 1 + 128 bytes each), as Pillow requires."""
+    while payload:
+        length = 1 + 64 * (1 if payload[0] // 16 == 0 else 2)
+        if len(payload) < length:
+            return False
+        payload = payload[length:]
+    return True
 
 
 def decode_object(obj, side: int = ANALYSIS_SIDE, canvas_side: int | None = None) -> Decoded:
