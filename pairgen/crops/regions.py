@@ -191,7 +191,7 @@ def _counts_on_device(batch: ImageBatch, threshold: float, extent: torch.Tensor,
 def _counts_on_host(saliency: torch.Tensor, threshold: float, host: list, sides: list, grid: tuple[int, int]):
     """:func:`_counts_on_device` for CPU maps, image by image in its own extent: a vectorised
     comparison and one integral image (``cv2.integral``) per image give the row, column and cell
-    counts, a fifth of the work of the device's whole-canvas passes (the same integers, tested)."""
+    counts (the same integers, tested), in about a quarter of the whole-canvas passes' time."""
     maps = saliency[:, 0].detach().float().numpy()
     n, canvas_h, canvas_w = maps.shape
     table = np.zeros((n, grid[0] + 1, grid[1] + 1), np.float64)
