@@ -171,12 +171,10 @@ def _turbo_jpeg(data: bytes, name: str, max_pixels: int, side: int, canvas_side:
         return None
     mode, segments = _TURBO_MODES.get(colorspace), _jpeg_segments(data)
     pillow_limit = Image.MAX_IMAGE_PIXELS
-    if mode is None or segments is None or width * height > max_pixels or (
+    if mode is None or segments is None or segments[2] or width * height > max_pixels or (
             pillow_limit and width * height > 2 * pillow_limit):
-        return None
-    exif, xmp, multi_picture = segments
-    if multi_picture:  # an MPO file, which Pillow names and reads as such
-        return None
+        return None  # segments[2]: an MPO file, which Pillow names and reads as such
+    exif, xmp, _ = segments
     try:  # strict: a recoverable error (a damaged segment, truncation) raises, and Pillow decodes it instead
         factor = _dct_factor((width, height), side)
         full = _turbo_rgb(data, mode, (width, height), factor)
@@ -326,8 +324,10 @@ def _dct_factor(size: tuple[int, int], side: int) -> int:
 def _orientation_notes(source: Image.Image | bytes) -> list[str]:
     """The note on an EXIF orientation, of an opened image or of an APP1 Exif payload."""
     try:
-        exif = source.getexif() if isinstance(source, Image.Image) else Image.Exif()
-        if not isinstance(source, Image.Image):
+        if isinstance(source, Image.Image):
+            exif = source.getexif()
+        else:
+            exif = Image.Exif()
             exif.load(source)
         orientation = exif.get(_EXIF_ORIENTATION)
     except Exception:  # noqa: BLE001 - a malformed EXIF block does not make the image unreadable
