@@ -8,7 +8,8 @@ import pytest
 from diagnostics_data import PHOTOS, jpeg_bytes, photo
 
 from pairgen.diagnostics.decode import decode_bytes
-from pairgen.diagnostics.hashing import dhash, exact_hash, hamming, near_duplicate_groups, phash
+from pairgen.diagnostics.hashing import DuplicateIndex, dhash, exact_hash, hamming, near_duplicate_groups, phash
+from pairgen.diagnostics.records import ImageRecord
 
 
 def hashes_of(encoded: list[bytes]) -> tuple[np.ndarray, np.ndarray]:
@@ -33,6 +34,27 @@ def test_planted_resized_and_recompressed_copies_are_found_and_nothing_else():
     assert groups == sorted([source] + copies for source, copies in planted.items())
 
 
+def brute_force_groups(ph: np.ndarray, dh: np.ndarray, radius: int) -> list[list[int]]:
+    """Connected components of "both Hamming distances <= radius", by Python's popcount and a flood fill."""
+    ph, dh = [int(h) for h in ph], [int(h) for h in dh]
+    n = len(ph)
+    neighbours = [[j for j in range(n) if j != i and (ph[i] ^ ph[j]).bit_count() <= radius
+                   and (dh[i] ^ dh[j]).bit_count() <= radius] for i in range(n)]
+    seen, groups = set(), []
+    for i in range(n):
+        if i in seen or not neighbours[i]:
+            continue
+        group, todo = {i}, [i]
+        while todo:
+            for j in neighbours[todo.pop()]:
+                if j not in group:
+                    group.add(j)
+                    todo.append(j)
+        seen |= group
+        groups.append(sorted(group))
+    return sorted(groups)
+
+
 def test_grouping_equals_brute_force_on_random_hashes():
     rng = np.random.default_rng(3)
     base = rng.integers(0, 2**63, size=300, dtype=np.uint64) * np.uint64(2) + rng.integers(0, 2, 300, dtype=np.uint64)
@@ -46,18 +68,40 @@ def test_grouping_equals_brute_force_on_random_hashes():
     ph = np.concatenate([base, near]).astype(np.uint64)
     dh = ph ^ np.uint64(0xFF)  # same distances on both hashes
     radius = 6
-    distance = hamming(ph[:, None], ph[None, :])
-    adjacency = distance <= radius
-    # Brute-force connected components by repeated boolean matrix products.
-    reach = adjacency.copy()
-    for _ in range(len(ph)):
-        grown = (reach.astype(np.int32) @ adjacency.astype(np.int32)) > 0
-        if (grown == reach).all():
-            break
-        reach = grown
-    expected = sorted({tuple(np.flatnonzero(row)) for row in reach if row.sum() > 1})
-    assert near_duplicate_groups(ph, dh, radius) == [list(g) for g in expected]
+    expected = brute_force_groups(ph, dh, radius)
+    assert near_duplicate_groups(ph, dh, radius) == expected
     assert len(expected) > 10
+
+
+@pytest.mark.parametrize(("radius", "phash_bits", "dhash_bits"), [(0, 8, 4), (2, 10, 10), (4, 13, 18)])
+def test_grouping_equals_brute_force_when_bands_collide(radius, phash_bits, dhash_bits):
+    """pHashes that differ only in their low bits share every higher band: long runs of equal band
+    values, compared at every offset; the dHashes decide which of the pHash neighbours join."""
+    rng = np.random.default_rng(radius)
+    ph = np.uint64(0xABCD_0000_0000_0000) | rng.integers(0, 1 << phash_bits, size=400).astype(np.uint64)
+    dh = rng.integers(0, 1 << dhash_bits, size=400).astype(np.uint64)
+    expected = brute_force_groups(ph, dh, radius)
+    assert near_duplicate_groups(ph, dh, radius) == expected
+    assert len(expected) >= 20 and max(len(g) for g in expected) > 2
+
+
+def test_duplicate_index_groups_follow_every_added_record():
+    index = DuplicateIndex(max_distance=4)
+
+    def add(key: str, phash: int, digest: str) -> None:
+        index.add(ImageRecord(key=key, ordinal=len(index.keys), status="ok", phash=f"{phash:016x}",
+                              dhash=f"{phash:016x}", exact_hash=digest))
+
+    add("a", 0b0000, "da")
+    add("b", 0xFFFF_0000_0000_0000, "db")
+    assert index.near_groups() == [] and index.groups() == []
+    add("c", 0b0011, "dc")  # 2 bits from a
+    assert index.near_groups() == [[0, 2]]
+    add("d", 0b0011, "dc")  # an exact copy of c: one content to the near search, in the group as a copy
+    assert index.near_groups() == [[0, 2]]
+    assert index.groups() == [("near", [0, 2, 3])]
+    index.near_groups()[0].append(99)  # the caller's list, not the index's
+    assert index.near_groups() == [[0, 2]]
 
 
 def test_hamming_and_exact_hash():

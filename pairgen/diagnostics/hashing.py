@@ -49,7 +49,6 @@ DUPLICATES_FILE = "duplicates.csv"
 NEAR_DUPLICATE_DISTANCE = 4
 #: How many groups of each kind the report lists in full.
 MAX_LISTED_GROUPS = 1000
-_BLOCK = 4096  # rows compared at once within one band bucket
 
 
 def exact_hash(data: bytes) -> str:
@@ -72,8 +71,7 @@ def phash(gray: np.ndarray) -> int:
 
 def hamming(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Bitwise Hamming distance between uint64 arrays (broadcasting)."""
-    x = np.bitwise_xor(a, b)
-    return np.unpackbits(x.view(np.uint8).reshape(*x.shape, 8), axis=-1).sum(axis=-1)
+    return np.bitwise_count(np.bitwise_xor(a, b))
 
 
 def near_duplicate_groups(phashes: np.ndarray, dhashes: np.ndarray,
@@ -131,7 +129,12 @@ def _components(n: int, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
 
 
 def _close_pairs(ph: np.ndarray, dh: np.ndarray, max_distance: int) -> tuple[np.ndarray, np.ndarray]:
-    """Index pairs ``(i < j)`` of distinct hashes within ``max_distance`` on both."""
+    """Index pairs ``(i < j)`` of distinct hashes within ``max_distance`` on both (a pair may repeat).
+
+    Per band, the hashes are sorted by the band's value; every position is compared with the
+    one ``offset`` places later for offset 1, 2, ... while that one is still in its run of
+    equal values: each pair of a run once, all runs of a band in one vectorised step per offset.
+    """
     n_bands = max_distance + 1
     edges = np.linspace(0, 64, n_bands + 1).round().astype(int)
     found_rows, found_cols = [np.zeros(0, np.int64)], [np.zeros(0, np.int64)]
@@ -140,17 +143,15 @@ def _close_pairs(ph: np.ndarray, dh: np.ndarray, max_distance: int) -> tuple[np.
         order = np.argsort(band, kind="stable")
         keys = band[order]
         starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]])
-        sizes = np.diff(np.r_[starts, len(keys)])
-        for start, size in zip(starts[sizes > 1], sizes[sizes > 1]):
-            members = order[start:start + size]
-            for block in range(0, size, _BLOCK):
-                a = members[block:block + _BLOCK]
-                close = (hamming(ph[a][:, None], ph[members][None, :]) <= max_distance) & \
-                        (hamming(dh[a][:, None], dh[members][None, :]) <= max_distance)
-                i, j = np.nonzero(close)
-                keep = a[i] < members[j]
-                found_rows.append(a[i][keep])
-                found_cols.append(members[j][keep])
+        ends = np.repeat(np.r_[starts[1:], len(keys)], np.diff(np.r_[starts, len(keys)]))  # each run's end
+        offset, position = 1, np.flatnonzero(ends - np.arange(len(keys)) > 1)
+        while position.size:
+            a, b = order[position], order[position + offset]
+            close = (hamming(ph[a], ph[b]) <= max_distance) & (hamming(dh[a], dh[b]) <= max_distance)
+            found_rows.append(np.minimum(a, b)[close])
+            found_cols.append(np.maximum(a, b)[close])
+            offset += 1
+            position = position[position + offset < ends[position]]
     return np.concatenate(found_rows), np.concatenate(found_cols)
 
 
@@ -170,10 +171,12 @@ class DuplicateIndex:
         self._first: dict[str, int] = {}
         self._exact: dict[int, list[int]] = {}
         self._unique: list[int] = []  # the first image of every distinct content
+        self._near: list[list[int]] | None = None  # near_groups(), until the next add
 
     def add(self, record) -> None:
         if record.status != "ok" or record.phash is None:
             return
+        self._near = None
         index = len(self.keys)
         self.keys.append(record.key)
         self.labels.append(record.label)
@@ -189,10 +192,13 @@ class DuplicateIndex:
         return sorted(self._exact.values())
 
     def near_groups(self) -> list[list[int]]:
-        """Groups of distinct contents (each named by its first image) within the Hamming radius."""
-        groups = near_duplicate_groups(np.array(self._phash, dtype=np.uint64),
-                                       np.array(self._dhash, dtype=np.uint64), self.max_distance)
-        return [[self._unique[i] for i in group] for group in groups]
+        """Groups of distinct contents (each named by its first image) within the Hamming radius;
+        computed once for the report, the HTML and ``duplicates.csv`` (again after an ``add``)."""
+        if self._near is None:
+            groups = near_duplicate_groups(np.array(self._phash, dtype=np.uint64),
+                                           np.array(self._dhash, dtype=np.uint64), self.max_distance)
+            self._near = [[self._unique[i] for i in group] for group in groups]
+        return [list(group) for group in self._near]
 
     def groups(self) -> list[tuple[str, list[int]]]:
         """Every image in a group, as ``(kind, indices)``: a near group with its exact copies, or an exact group."""
