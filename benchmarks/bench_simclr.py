@@ -73,6 +73,7 @@ from torch.utils.data import DataLoader, Dataset
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from a checkout, no install
 
 from pairgen import PairSampler  # noqa: E402
+from machine import cpu_model  # noqa: E402
 
 SIZE, SOURCE_SIDE = 224, 256
 SCALE, RATIO = (0.08, 1.0), (3 / 4, 4 / 3)
@@ -497,12 +498,7 @@ def device_benchmark(args, photos):
 def machine_line(args) -> str:
     import torchvision
 
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as info:
-            cpu = next(line.split(":", 1)[1].strip() for line in info if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
+    cpu = cpu_model()
     cores = f"{args.cores} of {os.cpu_count()} cores used" if args.device == "cpu" else f"{os.cpu_count()} cores"
     line = (f"{date.today()}, {cpu}, {cores}, torch {torch.__version__}, "
             f"torchvision {torchvision.__version__}, Python {platform.python_version()}")

@@ -61,6 +61,7 @@ from torch.utils.data import DataLoader, Dataset
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "examples"))
 from common import SmallResNet, embed, linear_probe, projection_head
+from machine import cpu_model
 
 from pairgen import PairSampler, load_recipe, losses
 from pairgen.collate import collate_items
@@ -446,13 +447,8 @@ def git_commit() -> str | None:
 def machine(device: str) -> str:
     """The CPU's model (the GPU's too on CUDA) and the CPUs visible: floating-point results, and
     so the accuracies a seed gives, differ between CPU models."""
-    try:
-        with open("/proc/cpuinfo") as info:
-            cpu = next(line.split(":", 1)[1].strip() for line in info if line.startswith("model name"))
-    except (OSError, StopIteration):
-        cpu = platform.processor() or platform.machine()
     gpu = f", {torch.cuda.get_device_name()}" if device == "cuda" else ""
-    return f"{cpu}, {os.cpu_count()} CPUs visible{gpu}"
+    return f"{cpu_model()}, {os.cpu_count()} CPUs visible{gpu}"
 
 
 def versions() -> dict[str, str]:

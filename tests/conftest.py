@@ -28,8 +28,12 @@ if optional_data.hidden():
 
 
 def load_benchmark(name: str):
-    """The script ``benchmarks/NAME.py`` as a module (registered as ``NAME``, so its pickles resolve)."""
+    """The script ``benchmarks/NAME.py`` as a module (registered as ``NAME``, so its pickles resolve),
+    with ``benchmarks/`` on the path for its sibling imports, as when it runs as a script."""
     import importlib.util
+
+    if str(REPO / "benchmarks") not in sys.path:
+        sys.path.append(str(REPO / "benchmarks"))
 
     spec = importlib.util.spec_from_file_location(name, REPO / "benchmarks" / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
