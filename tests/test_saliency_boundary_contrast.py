@@ -48,6 +48,25 @@ def test_batched_equals_per_image_and_uint8_equals_float():
     assert torch.isfinite(boundary_contrast(gray)).all()
 
 
+def test_batch_saliency_on_the_cpu_is_each_image_resized_from_its_canvas_slice():
+    """The CPU path merges each image's planes before the antialiased resize; the maps must be those of
+    resizing the canvas's own CHW slice, image by image, on real photos of five sizes (two of one size)."""
+    import torch.nn.functional as F
+
+    from pairgen.collate import collate_items
+    from pairgen.saliency import batch_saliency
+
+    photos = [data.astronaut(), data.chelsea(), data.coffee(), data.rocket(), data.chelsea()[40:, 100:], data.coffee()]
+    batch = collate_items(photos, 448)
+    maps = batch_saliency(batch)
+    assert not maps[:, :, 448:].any()
+    for i, (h, w) in enumerate(batch.host_extents()):
+        work = F.interpolate(batch.images[i:i + 1, :, :h, :w], size=(128, 128), mode="bilinear", antialias=True)
+        expected = F.interpolate(builtin_saliency(work), size=(h, w), mode="bilinear", align_corners=False)
+        assert torch.equal(maps[i:i + 1, :, :h, :w], expected), i
+        assert not maps[i, :, h:].any() and not maps[i, :, :, w:].any(), i
+
+
 def test_constant_images_give_uniform_maps_and_flat_borders_stay_finite():
     assert torch.equal(boundary_contrast(torch.full((2, 3, 30, 50), 9, dtype=torch.uint8)), torch.ones(2, 1, 30, 50))
     letterbox = torch.zeros(1, 3, 60, 80, dtype=torch.uint8)

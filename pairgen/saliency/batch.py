@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import cv2
 import torch
 import torch.nn.functional as F
 
@@ -18,6 +19,10 @@ def batch_saliency(batch: ImageBatch, method: str = DEFAULT_METHOD, size: int = 
     region (bilinear). Images of one size are resized together, grouped by the batch's
     host-side extents (:meth:`ImageBatch.host_extents`: no read of the device); an
     image's map depends only on the image, never on the canvas or the other images.
+
+    On the CPU, torch's uint8 antialiased resize is SIMD on channels-last pixels: each image's
+    planes are merged into HWC first (``cv2.merge``), the same bytes as resizing the canvas's
+    strided CHW slice at a quarter to a half of its cost.
     """
     n, _, height, width = batch.images.shape
     device = batch.images.device
@@ -27,14 +32,18 @@ def batch_saliency(batch: ImageBatch, method: str = DEFAULT_METHOD, size: int = 
     by_extent: dict[tuple[int, int], list[int]] = {}
     for i, extent in enumerate(batch.host_extents()):
         by_extent.setdefault(extent, []).append(i)
-    groups = [(extent, device_index(rows, device)) for extent, rows in sorted(by_extent.items())]
+    extents = sorted(by_extent.items())
+    groups = [(extent, device_index(rows, device)) for extent, rows in extents]
     work = torch.empty((n, 3, size, size), dtype=torch.uint8 if device.type == "cpu" else torch.float32, device=device)
-    for (h, w), rows in groups:
-        images = batch.images[rows, :, :h, :w]
-        if device.type == "cpu":  # SIMD uint8 antialiased resize
-            work[rows] = F.interpolate(images, size=(size, size), mode="bilinear", antialias=True, align_corners=False)
-        else:
-            work[rows] = F.interpolate(images.float(), size=(size, size), mode="bilinear", antialias=True, align_corners=False).round_().clamp_(0, 255)
+    if device.type == "cpu":
+        for (h, w), rows in extents:
+            for i in rows:
+                pixels = torch.from_numpy(cv2.merge(list(batch.images[i, :, :h, :w].numpy()))).permute(2, 0, 1)
+                work[i] = F.interpolate(pixels[None], size=(size, size), mode="bilinear", antialias=True, align_corners=False)[0]
+    else:
+        for (h, w), rows in groups:
+            images = batch.images[rows, :, :h, :w].float()
+            work[rows] = F.interpolate(images, size=(size, size), mode="bilinear", antialias=True, align_corners=False).round_().clamp_(0, 255)
     work = work if device.type == "cpu" else work / 255
     maps = builtin_saliency(work, method=method).float()
     for (h, w), rows in groups:
