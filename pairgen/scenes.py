@@ -361,8 +361,15 @@ def write_scene_folder(out: str | Path, scenes: Scenes, settings: SceneSettings 
     ``CLASS/NNNNNN.boxes.json`` (without ``sidecars``: the images only); ``settings``,
     when given, go to ``out/scenes.json`` with the count and ``made`` (how the scenes were
     made, e.g. ``{"split": "train", "seed": 0, "control": False}``: what replays them).
+
+    Raises:
+        ValueError: when ``made`` repeats a key of ``settings`` or ``count`` (before anything is written).
     """
     out = Path(out)
+    written = {**asdict(settings), "count": len(scenes)} if settings is not None else {}
+    clashes = sorted(set(written) & set(made or {}))
+    if clashes:
+        raise ValueError(f"made must not repeat the settings' keys or 'count', got {clashes}")
     names = [re.sub(r"[^A-Za-z0-9]+", "_", name).strip("_") for name in FASHION_MNIST_CLASSES]
     for i in range(len(scenes)):
         folder = out / f"{int(scenes.labels[i])}_{names[int(scenes.labels[i])]}"
@@ -374,7 +381,7 @@ def write_scene_folder(out: str | Path, scenes: Scenes, settings: SceneSettings 
         cv2.imwrite(f"{stem}.saliency.png", scenes.masks[i].astype(np.uint8) * 255)
         Path(f"{stem}{BOXES_SUFFIX}").write_text(json.dumps([scenes.boxes[i].tolist()]) + "\n")
     if settings is not None:
-        (out / "scenes.json").write_text(json.dumps({**asdict(settings), "count": len(scenes), **(made or {})}, indent=1) + "\n")
+        (out / "scenes.json").write_text(json.dumps({**written, **(made or {})}, indent=1) + "\n")
     return out
 
 

@@ -228,6 +228,9 @@ def test_folder_round_trip_through_image_folder(tmp_path, pools):
         assert np.array_equal(item["saliency"].numpy() > 0.5, scenes.masks[i])
         assert np.array_equal(item["boxes"], scenes.boxes[i][None])
     assert json.loads((tmp_path / "scenes.json").read_text())["count"] == 15
+    with pytest.raises(ValueError, match=r"\['count', 'size'\]"):  # nothing written over: it would lose a setting
+        write_scene_folder(tmp_path / "clash", scenes, SceneSettings(), made={"size": 1, "count": 2, "seed": 0})
+    assert not (tmp_path / "clash").exists()
     bad = folder.files[0].with_name(folder.files[0].stem + ".boxes.json")
     bad.write_text('[[1, 2, 3]]')
     with pytest.raises(ValueError, match="boxes.json"):
