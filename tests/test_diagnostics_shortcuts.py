@@ -8,7 +8,14 @@ import pytest
 from diagnostics_data import photo
 
 from pairgen.diagnostics.records import ImageRecord
-from pairgen.diagnostics.shortcuts import MIN_CLASS_IMAGES, ShortcutStats, shortcut_features
+from pairgen.diagnostics.shortcuts import (
+    BLUR_THRESHOLD,
+    MIN_CLASS_IMAGES,
+    SECTION,
+    ShortcutStats,
+    shortcut_features,
+)
+from pairgen.diagnostics.thresholds import MANY_BLURRY
 
 
 @pytest.mark.parametrize("name", ["coffee", "astronaut", "camera"])
@@ -45,3 +52,18 @@ def test_class_spread_flags_a_brightness_shortcut_and_ignores_tiny_classes():
     assert spread["contrast"] == 0.0 and spread["grayscale_fraction"] == 0.0  # the tiny class does not count
     assert result["per_class"]["tiny"]["images"] == 1
     assert result["overall"]["grayscale_fraction"] == pytest.approx(1 / 41)
+
+
+@pytest.mark.parametrize("blurry", [12, 13])
+def test_blur_advice_follows_the_thresholds(blurry):
+    """More than MANY_BLURRY (0.3) of 40 images below BLUR_THRESHOLD: 13 gives the advice, 12 does not."""
+    stats = ShortcutStats()
+    for i in range(40):
+        sharpness = BLUR_THRESHOLD * (0.99 if i < blurry else 1.01)
+        stats.add(ImageRecord(key=str(i), ordinal=i, grayscale=False, brightness=0.5, contrast=0.2, blur=sharpness,
+                              saturation=0.3, colourfulness=20.0, mean_rgb=[0.5] * 3))
+    result = stats.result()
+    assert result["overall"]["blurry_fraction"] == pytest.approx(blurry / 40)
+    advice = [x for x in SECTION.recommend(result, {"inventory": {"width": {}, "height": {}}}) if "blurry" in x["text"]]
+    assert [x["because"] for x in advice] == ([f"{blurry / 40:.0%} blurry (variance of Laplacian < {BLUR_THRESHOLD:g})"]
+                                              if blurry / 40 > MANY_BLURRY else [])

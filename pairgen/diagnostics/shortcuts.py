@@ -187,7 +187,7 @@ def _html(sc: dict, preview) -> str:
     overall = sc["overall"]
     if not overall["images"]:
         return ""
-    stats = [["Grayscale", pct(overall["grayscale_fraction"], 1)], ["Blurry (variance of Laplacian < 100)",
+    stats = [["Grayscale", pct(overall["grayscale_fraction"], 1)], [f"Blurry (variance of Laplacian < {BLUR_THRESHOLD:g})",
              pct(overall["blurry_fraction"], 1)]]
     for name, label in (("brightness", "Brightness (mean luma)"), ("contrast", "Contrast (luma std)"),
                         ("saturation", "Saturation"), ("colourfulness", "Colourfulness"),
@@ -270,7 +270,7 @@ def _advice(shortcuts: dict, inventory: dict, out: list) -> None:
              + " overall standard deviations")
     if overall["blurry_fraction"] > MANY_BLURRY:
         add(out, "augmentation", "Many images are already blurry: lower the Gaussian-blur probability.",
-             f"{overall['blurry_fraction']:.0%} blurry (variance of Laplacian < 100)")
+             f"{overall['blurry_fraction']:.0%} blurry (variance of Laplacian < {BLUR_THRESHOLD:g})")
     side = min(inventory["width"].get("mean", 0), inventory["height"].get("mean", 0))
     if 0 < side < SMALL_IMAGES:
         add(out, "augmentation", f"Images are small (mean side about {side:.0f} px): crop to their size "
