@@ -48,10 +48,14 @@ def test_batched_equals_per_image_and_uint8_equals_float():
     assert torch.isfinite(boundary_contrast(gray)).all()
 
 
-def test_batch_saliency_on_the_cpu_is_each_image_resized_from_its_canvas_slice():
+def test_batch_saliency_on_the_cpu_is_each_image_resized_from_its_canvas_slice(monkeypatch):
     """The CPU path merges each image's planes before the antialiased resize; the maps must be those of
-    resizing the canvas's own CHW slice, image by image, on six real photos (four extents, one shared by three)."""
+    resizing the canvas's own CHW slice, image by image, on six real photos (four extents, one shared by three).
+    New tensors start filled with 7, so that a padding left unwritten cannot pass as the OS's zeroed pages."""
     import torch.nn.functional as F
+
+    empty = torch.empty
+    monkeypatch.setattr(torch, "empty", lambda *args, **kwargs: empty(*args, **kwargs).fill_(7))
 
     from pairgen.collate import collate_items
     from pairgen.saliency import batch_saliency

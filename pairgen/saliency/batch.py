@@ -26,9 +26,8 @@ def batch_saliency(batch: ImageBatch, method: str = DEFAULT_METHOD, size: int = 
     """
     n, _, height, width = batch.images.shape
     device = batch.images.device
-    out = torch.zeros((n, 1, height, width), device=device)
     if n == 0:
-        return out
+        return torch.zeros((0, 1, height, width), device=device)
     by_extent: dict[tuple[int, int], list[int]] = {}
     for i, extent in enumerate(batch.host_extents()):
         by_extent.setdefault(extent, []).append(i)
@@ -46,6 +45,9 @@ def batch_saliency(batch: ImageBatch, method: str = DEFAULT_METHOD, size: int = 
             work[rows] = F.interpolate(images, size=(size, size), mode="bilinear", antialias=True, align_corners=False).round_().clamp_(0, 255)
     work = work if device.type == "cpu" else work / 255
     maps = builtin_saliency(work, method=method).float()
+    out = torch.empty((n, 1, height, width), device=device)  # each image's padding is zeroed below, not the whole canvas
     for (h, w), rows in groups:
         out[rows, :, :h, :w] = F.interpolate(maps[rows], size=(h, w), mode="bilinear", align_corners=False)
+        out[rows, :, h:] = 0.0
+        out[rows, :, :h, w:] = 0.0
     return out
