@@ -40,6 +40,8 @@ from .thresholds import (
 GRAY_SPREAD = 3.0
 #: Variance of the Laplacian below which an analysis image counts as blurry.
 BLUR_THRESHOLD = 100.0
+#: How the report names the blurry rule (its table row and its advice).
+BLURRY_RULE = f"variance of Laplacian < {BLUR_THRESHOLD:g}"
 #: Per-class statistics are kept for at most this many classes.
 MAX_CLASSES = 1000
 #: Classes with fewer images do not count towards the spread of class means.
@@ -187,7 +189,7 @@ def _html(sc: dict, preview) -> str:
     overall = sc["overall"]
     if not overall["images"]:
         return ""
-    stats = [["Grayscale", pct(overall["grayscale_fraction"], 1)], [f"Blurry (variance of Laplacian < {BLUR_THRESHOLD:g})",
+    stats = [["Grayscale", pct(overall["grayscale_fraction"], 1)], [f"Blurry ({BLURRY_RULE})",
              pct(overall["blurry_fraction"], 1)]]
     for name, label in (("brightness", "Brightness (mean luma)"), ("contrast", "Contrast (luma std)"),
                         ("saturation", "Saturation"), ("colourfulness", "Colourfulness"),
@@ -270,7 +272,7 @@ def _advice(shortcuts: dict, inventory: dict, out: list) -> None:
              + " overall standard deviations")
     if overall["blurry_fraction"] > MANY_BLURRY:
         add(out, "augmentation", "Many images are already blurry: lower the Gaussian-blur probability.",
-             f"{overall['blurry_fraction']:.0%} blurry (variance of Laplacian < {BLUR_THRESHOLD:g})")
+             f"{overall['blurry_fraction']:.0%} blurry ({BLURRY_RULE})")
     side = min(inventory["width"].get("mean", 0), inventory["height"].get("mean", 0))
     if 0 < side < SMALL_IMAGES:
         add(out, "augmentation", f"Images are small (mean side about {side:.0f} px): crop to their size "
