@@ -28,6 +28,15 @@ def test_matches_numpy_reference_on_a_real_photo():
     np.testing.assert_allclose(got32[0, 0].numpy(), expected, atol=1e-4)
 
 
+@pytest.mark.parametrize("crop", [(128, 128), (256, 192), (192, 256)])
+def test_matches_numpy_reference_when_the_working_size_divides_the_image(crop):
+    # 2x or 4x whole-factor shrinks, which resize_maps does by strided sums.
+    photo = data.astronaut()[: crop[0], : crop[1]]
+    expected = boundary_contrast_reference(photo)
+    np.testing.assert_allclose(boundary_contrast(as_batch(photo).double() / 255.0)[0, 0].numpy(), expected, atol=1e-9)
+    np.testing.assert_allclose(boundary_contrast(as_batch(photo))[0, 0].numpy(), expected, atol=1e-4)
+
+
 def test_the_object_is_more_salient_than_the_border_region():
     # skimage's coffee: the cup sits in the middle of a plain table.
     coffee = data.coffee()

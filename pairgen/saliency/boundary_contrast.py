@@ -16,7 +16,6 @@ Example:
 
 from __future__ import annotations
 
-import kornia
 import torch
 
 from pairgen.saliency._maps import (
@@ -25,6 +24,7 @@ from pairgen.saliency._maps import (
     normalise_per_image,
     output_dtype,
     resize_maps,
+    rgb_to_lab,
     working_dtype,
 )
 
@@ -75,13 +75,16 @@ def boundary_contrast(
     if centre_sigma is not None and not centre_sigma > 0:
         raise ValueError(f"centre_sigma must be > 0 or None, got {centre_sigma!r}")
     height, width = images.shape[-2:]
-    rgb = images.to(working_dtype(images))
-    rgb = rgb / 255.0 if not images.is_floating_point() else rgb.clamp(0.0, 1.0)
-    if rgb.shape[1] == 1:
-        rgb = rgb.expand(-1, 3, -1, -1)
     scale = size / max(height, width)
     work_size = (max(8, round(height * scale)), max(8, round(width * scale)))
-    lab = kornia.color.rgb_to_lab(resize_maps(rgb, work_size))
+    rgb = images.to(working_dtype(images))
+    if images.is_floating_point():
+        rgb = resize_maps(rgb.clamp(0.0, 1.0), work_size)
+    else:
+        rgb = resize_maps(rgb, work_size) / 255.0  # scaled after the resize: fewer pixels
+    if rgb.shape[1] == 1:
+        rgb = rgb.expand(-1, 3, -1, -1)
+    lab = rgb_to_lab(rgb)
 
     thickness = max(1, round(border * min(work_size)))
     strips = (
