@@ -5,10 +5,17 @@
 * ``resize_maps``' whole-factor shrink against ``F.adaptive_avg_pool2d``;
 * ``boundary_contrast`` at the two batches ``pairgen diagnose`` runs: 16 uint8 images of
   128 x 128 (training's saliency, work size 64) and of 64 x 64 (the centricity grid, no
-  centre prior).
+  centre prior);
+* ``batch_saliency``'s way back onto a 512-px canvas of 32 photos: a fresh numpy-backed
+  canvas touched (numpy asks for huge pages) against ``torch.empty``'s, each after
+  ``malloc_trim(0)``, as in a process whose heap holds no free 32 MiB (the scan's workers:
+  whether glibc's heap has one depends on what ran before), and OpenCV's
+  bilinear resize written in place against ``F.interpolate`` plus a copy, and the whole
+  ``batch_saliency`` call.
 
 All on the same real photos (skimage's), one thread, interleaved round by round; the
-median per call is reported with its ratio.
+median per call is reported with its ratio and the minor page faults per call (fresh
+pages the kernel had to map).
 
 Usage:
     python benchmarks/bench_saliency_helpers.py [--repeats 7] [--calls 50]
@@ -17,6 +24,9 @@ Usage:
 from __future__ import annotations
 
 import argparse
+import ctypes
+import ctypes.util
+import resource
 import statistics
 import sys
 import time
@@ -34,7 +44,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from machine import cpu_model
 
-from pairgen.saliency import boundary_contrast
+from pairgen.collate import collate_items
+from pairgen.saliency import batch_saliency, boundary_contrast
 from pairgen.saliency._maps import resize_maps, rgb_to_lab
 
 
@@ -43,6 +54,47 @@ def _photos(side: int) -> torch.Tensor:
     photos = [data.astronaut(), data.chelsea(), data.coffee(), data.rocket(), data.immunohistochemistry()]
     small = [cv2.resize(photo, (side, side), interpolation=cv2.INTER_AREA) for photo in photos]
     return torch.from_numpy(np.stack([small[i % len(small)] for i in range(16)])).permute(0, 3, 1, 2).contiguous()
+
+
+def _canvas_batch():
+    """32 crops of skimage's photos (longest side 400-512) collated on a 512-px canvas, and 128-px maps."""
+    photos = [data.astronaut(), data.chelsea(), data.coffee(), data.rocket(), data.immunohistochemistry()]
+    rng = np.random.default_rng(0)
+    items = []
+    for i in range(32):
+        photo = photos[i % len(photos)]
+        h, w = photo.shape[:2]
+        crop = photo[: int(h * rng.uniform(0.6, 1.0)), : int(w * rng.uniform(0.6, 1.0))]
+        scale = rng.uniform(400, 512) / max(crop.shape[:2])
+        items.append(cv2.resize(crop, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA))
+    return collate_items(items, 512), torch.rand(32, 1, 128, 128)
+
+
+def _trimmed(make):
+    """``make`` run after glibc returns its free heap to the kernel (fresh pages for the canvas)."""
+    libc = ctypes.CDLL(ctypes.util.find_library("c"))
+
+    def run():
+        libc.malloc_trim(0)
+        return make()
+    return run
+
+
+def _back_by_opencv(batch, maps: torch.Tensor) -> torch.Tensor:
+    out = torch.from_numpy(np.empty(tuple(batch.images[:, :1].shape), dtype=np.float32))
+    planes, canvas = maps[:, 0].numpy(), out[:, 0].numpy()
+    for i, (h, w) in enumerate(batch.host_extents()):
+        cv2.resize(planes[i], (w, h), dst=canvas[i, :h, :w], interpolation=cv2.INTER_LINEAR)
+        canvas[i, h:], canvas[i, :h, w:] = 0.0, 0.0
+    return out
+
+
+def _back_by_torch(batch, maps: torch.Tensor) -> torch.Tensor:
+    out = torch.empty(tuple(batch.images[:, :1].shape))
+    for i, (h, w) in enumerate(batch.host_extents()):
+        out[i:i + 1, :, :h, :w] = F.interpolate(maps[i:i + 1], size=(h, w), mode="bilinear", align_corners=False)
+        out[i, :, h:], out[i, :, :h, w:] = 0.0, 0.0
+    return out
 
 
 def main() -> None:
@@ -55,6 +107,8 @@ def main() -> None:
     rgb = grid.float() / 255.0
     hwc = [image.permute(1, 2, 0).numpy() / 255.0 for image in grid]
     floats = canvas.float()
+    batch, maps = _canvas_batch()
+    shape = tuple(batch.images[:, :1].shape)
     cases = {
         "Lab, 16 x 3 x 64 x 64": {
             "pairgen rgb_to_lab": lambda: rgb_to_lab(rgb),
@@ -71,16 +125,30 @@ def main() -> None:
         "boundary_contrast, 16 x 64 x 64 uint8 (centricity)": {
             "pairgen": lambda: boundary_contrast(grid, size=64, centre_sigma=None),
         },
+        "a fresh 32 x 1 x 512 x 512 float32 canvas, zeroed, after malloc_trim": {
+            "numpy-backed (huge pages)": _trimmed(lambda: torch.from_numpy(np.empty(shape, dtype=np.float32)).zero_()),
+            "torch.empty": _trimmed(lambda: torch.empty(shape).zero_()),
+        },
+        "32 maps 128 px -> their extents on the canvas": {
+            "OpenCV bilinear, in place": lambda: _back_by_opencv(batch, maps),
+            "F.interpolate + copy": lambda: _back_by_torch(batch, maps),
+        },
+        "batch_saliency, 32 photos on a 512-px canvas": {
+            "pairgen": lambda: batch_saliency(batch),
+        },
     }
     times = {name: {label: [] for label in runs} for name, runs in cases.items()}
+    faults = {name: {label: 0 for label in runs} for name, runs in cases.items()}
     for _ in range(args.repeats):
         for name, runs in cases.items():
             for label, run in runs.items():
                 run()
+                before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
                 start = time.perf_counter()
                 for _ in range(args.calls):
                     run()
                 times[name][label].append((time.perf_counter() - start) / args.calls * 1e3)
+                faults[name][label] += resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before
     print(f"CPU: {cpu_model()}, 1 thread, torch {torch.__version__}, kornia {kornia.__version__}; "
           f"median of {args.repeats} x {args.calls} calls")
     for name, runs in times.items():
@@ -88,7 +156,8 @@ def main() -> None:
         print(f"\n{name}")
         for label, samples in runs.items():
             median = statistics.median(samples)
-            print(f"  {label:30s} {median:8.3f} ms   {median / first:5.2f}x pairgen's time")
+            per_call = faults[name][label] / (args.repeats * args.calls)
+            print(f"  {label:30s} {median:8.3f} ms   {median / first:5.2f}x pairgen's time   {per_call:7.0f} faults")
 
 
 if __name__ == "__main__":

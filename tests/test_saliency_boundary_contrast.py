@@ -58,13 +58,20 @@ def test_batched_equals_per_image_and_uint8_equals_float():
 
 
 def test_batch_saliency_on_the_cpu_is_each_image_resized_from_its_canvas_slice(monkeypatch):
-    """The CPU path merges each image's planes before the antialiased resize; the maps must be those of
-    resizing the canvas's own CHW slice, image by image, on six real photos (four extents, one shared by three).
-    New tensors start filled with 7, so that a padding left unwritten cannot pass as the OS's zeroed pages."""
+    """The CPU path merges each image's planes before the antialiased resize and resizes the maps back
+    by OpenCV into the canvas: the maps must be those of resizing the canvas's own CHW slice, image by
+    image, with the float64 bilinear map back, on six real photos (four extents, one shared by three).
+    New arrays start filled with 7, so that a padding left unwritten cannot pass as the OS's zeroed pages."""
     import torch.nn.functional as F
 
-    empty = torch.empty
-    monkeypatch.setattr(torch, "empty", lambda *args, **kwargs: empty(*args, **kwargs).fill_(7))
+    empty = np.empty
+
+    def filled(*args, **kwargs):
+        array = empty(*args, **kwargs)
+        array.fill(7)
+        return array
+
+    monkeypatch.setattr(np, "empty", filled)
 
     from pairgen.collate import collate_items
     from pairgen.saliency import batch_saliency
@@ -75,9 +82,29 @@ def test_batch_saliency_on_the_cpu_is_each_image_resized_from_its_canvas_slice(m
     assert len(set(batch.host_extents())) == 4
     for i, (h, w) in enumerate(batch.host_extents()):
         work = F.interpolate(batch.images[i:i + 1, :, :h, :w], size=(128, 128), mode="bilinear", antialias=True)
-        expected = F.interpolate(builtin_saliency(work), size=(h, w), mode="bilinear", align_corners=False)
-        assert torch.equal(maps[i:i + 1, :, :h, :w], expected), i
+        expected = F.interpolate(builtin_saliency(work).double(), size=(h, w), mode="bilinear", align_corners=False)
+        torch.testing.assert_close(maps[i:i + 1, :, :h, :w].double(), expected, atol=3e-7, rtol=0)
         assert not maps[i, :, h:].any() and not maps[i, :, :, w:].any(), i
+
+
+def test_batch_saliency_maps_back_by_bilinear_at_any_extent():
+    """Extents above, below and equal to the 128-px work size, one pixel wide or tall, odd ratios: each
+    image's map is the float64 bilinear resize of its 128-px map (OpenCV's exact 2x shrink included)."""
+    import torch.nn.functional as F
+
+    from pairgen.collate import collate_items
+    from pairgen.saliency import batch_saliency
+
+    photo = data.astronaut()
+    extents = [(300, 450), (128, 128), (64, 64), (1, 90), (77, 1), (200, 33), (512, 500)]
+    batch = collate_items([np.ascontiguousarray(photo[:h, :w]) for h, w in extents], 512)
+    maps = batch_saliency(batch)
+    assert batch.host_extents() == tuple(extents)
+    for i, (h, w) in enumerate(extents):
+        work = F.interpolate(batch.images[i:i + 1, :, :h, :w], size=(128, 128), mode="bilinear", antialias=True)
+        expected = F.interpolate(builtin_saliency(work).double(), size=(h, w), mode="bilinear", align_corners=False)
+        torch.testing.assert_close(maps[i:i + 1, :, :h, :w].double(), expected, atol=3e-7, rtol=0, msg=str((h, w)))
+        assert not maps[i, :, h:].any() and not maps[i, :, :, w:].any(), (h, w)
 
 
 def test_constant_images_give_uniform_maps_and_flat_borders_stay_finite():

@@ -41,7 +41,7 @@ from .records import ImageRecord
 from .section import Measured
 
 #: Version of the per-image analysis; cached records of another version are rescanned.
-ANALYSIS_VERSION = 4
+ANALYSIS_VERSION = 5
 #: Files larger than this are not read (bad: "file too large").
 DEFAULT_MAX_FILE_BYTES = 1 << 31
 

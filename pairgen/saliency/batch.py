@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import cv2
+import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -22,7 +23,10 @@ def batch_saliency(batch: ImageBatch, method: str = DEFAULT_METHOD, size: int = 
 
     On the CPU, torch's uint8 antialiased resize is SIMD on channels-last pixels: each image's
     planes are merged into HWC first (``cv2.merge``), the same bytes as resizing the canvas's
-    strided CHW slice at a quarter to a half of its cost.
+    strided CHW slice at a quarter to a half of its cost. The maps go back by OpenCV's
+    bilinear resize (the same half-pixel formula as torch's ``align_corners=False``), written
+    in place into the canvas: a seventh of torch's time, and nearer the float64 result
+    (1e-7 against torch's 1e-5).
     """
     n, _, height, width = batch.images.shape
     device = batch.images.device
@@ -45,9 +49,31 @@ def batch_saliency(batch: ImageBatch, method: str = DEFAULT_METHOD, size: int = 
             work[rows] = F.interpolate(images, size=(size, size), mode="bilinear", antialias=True, align_corners=False).round_().clamp_(0, 255)
     work = work if device.type == "cpu" else work / 255
     maps = builtin_saliency(work, method=method).float()
-    out = torch.empty((n, 1, height, width), device=device)  # each image's padding is zeroed below, not the whole canvas
+    out = _empty_maps((n, 1, height, width), device)  # each image's padding is zeroed below, not the whole canvas
+    if device.type == "cpu":
+        planes, canvas = maps[:, 0].contiguous().numpy(), out[:, 0].numpy()
+        for (h, w), rows in extents:
+            for i in rows:
+                cv2.resize(planes[i], (w, h), dst=canvas[i, :h, :w], interpolation=cv2.INTER_LINEAR)
+                canvas[i, h:] = 0.0
+                canvas[i, :h, w:] = 0.0
+        return out
     for (h, w), rows in groups:
         out[rows, :, :h, :w] = F.interpolate(maps[rows], size=(h, w), mode="bilinear", align_corners=False)
         out[rows, :, h:] = 0.0
         out[rows, :, :h, w:] = 0.0
     return out
+
+
+def _empty_maps(shape: tuple[int, ...], device: torch.device) -> torch.Tensor:
+    """An uninitialised float32 tensor of ``shape`` on ``device``.
+
+    On the CPU its memory is numpy's: numpy asks the kernel for transparent huge pages
+    (``MADV_HUGEPAGE``) for arrays of 4 MiB or more, torch only when ``THP_MEM_ALLOC_ENABLE``
+    is set. A batch's maps (32 MiB for 32 images on a 512-px canvas) are fresh pages on
+    most calls, and touching them 2 MiB rather than 4 KiB at a time takes 6 ms instead of
+    21 on a 2-core VM (``benchmarks/bench_saliency_helpers.py``).
+    """
+    if device.type != "cpu":
+        return torch.empty(shape, device=device)
+    return torch.from_numpy(np.empty(shape, dtype=np.float32))
