@@ -1,4 +1,4 @@
-"""CPU time of boundary-contrast saliency's two hot helpers against the libraries they replace.
+"""CPU time of the built-in saliency's hot helpers against the libraries they replace.
 
 * ``rgb_to_lab`` (pairgen.saliency._maps) against ``kornia.color.rgb_to_lab`` and
   ``skimage.color.rgb2lab`` (per image, HWC);
@@ -6,11 +6,11 @@
 * ``boundary_contrast`` at the two batches ``pairgen diagnose`` runs: 16 uint8 images of
   128 x 128 (training's saliency, work size 64) and of 64 x 64 (the centricity grid, no
   centre prior);
-* ``batch_saliency``'s way back onto a 512-px canvas of 32 photos: a fresh numpy-backed
-  canvas touched (numpy asks for huge pages) against ``torch.empty``'s, each after
-  ``malloc_trim(0)``, as in a process whose heap holds no free 32 MiB (the scan's workers:
-  whether glibc's heap has one depends on what ran before), and OpenCV's
-  bilinear resize written in place against ``F.interpolate`` plus a copy, and the whole
+* ``batch_saliency``'s way back onto a 512-px canvas of 32 photos: a fresh canvas from
+  ``pairgen.batch.host_maps`` (numpy's memory, on huge pages) against ``torch.empty``'s,
+  each touched after ``malloc_trim(0)``, as in a process whose heap holds no free 32 MiB
+  (the scan's workers; whether glibc's heap has one depends on what ran before); OpenCV's
+  bilinear resize written in place against ``F.interpolate`` plus a copy; and the whole
   ``batch_saliency`` call.
 
 All on the same real photos (skimage's), one thread, interleaved round by round; the
@@ -44,6 +44,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from machine import cpu_model
 
+from pairgen.batch import host_maps
 from pairgen.collate import collate_items
 from pairgen.saliency import batch_saliency, boundary_contrast
 from pairgen.saliency._maps import resize_maps, rgb_to_lab
@@ -81,7 +82,7 @@ def _trimmed(make):
 
 
 def _back_by_opencv(batch, maps: torch.Tensor) -> torch.Tensor:
-    out = torch.from_numpy(np.empty(tuple(batch.images[:, :1].shape), dtype=np.float32))
+    out = host_maps(tuple(batch.images[:, :1].shape))
     planes, canvas = maps[:, 0].numpy(), out[:, 0].numpy()
     for i, (h, w) in enumerate(batch.host_extents()):
         cv2.resize(planes[i], (w, h), dst=canvas[i, :h, :w], interpolation=cv2.INTER_LINEAR)
@@ -126,7 +127,7 @@ def main() -> None:
             "pairgen": lambda: boundary_contrast(grid, size=64, centre_sigma=None),
         },
         "a fresh 32 x 1 x 512 x 512 float32 canvas, zeroed, after malloc_trim": {
-            "numpy-backed (huge pages)": _trimmed(lambda: torch.from_numpy(np.empty(shape, dtype=np.float32)).zero_()),
+            "pairgen host_maps (numpy's)": _trimmed(lambda: host_maps(shape).zero_()),
             "torch.empty": _trimmed(lambda: torch.empty(shape).zero_()),
         },
         "32 maps 128 px -> their extents on the canvas": {

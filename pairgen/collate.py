@@ -17,7 +17,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from pairgen.batch import ImageBatch
+from pairgen.batch import ImageBatch, host_maps
 from pairgen.errors import InputError
 
 ITEM_KEYS = ("image", "saliency", "mask", "boxes", "keypoints", "label", "source", "time", "index")
@@ -230,7 +230,7 @@ def mask_component_boxes(mask: np.ndarray, size: tuple[int, int], min_fraction: 
 
 
 def _stack_maps(records, key, shapes, canvas, interpolation) -> torch.Tensor:
-    out = torch.zeros((len(records), 1, *canvas), dtype=torch.float32)
+    out = host_maps((len(records), 1, *canvas), zeroed=True)
     for i, (record, (h, w)) in enumerate(zip(records, shapes)):
         value = record.get(key)
         if value is None:

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import cv2
-import numpy as np
 import torch
 import torch.nn.functional as F
 
-from pairgen.batch import ImageBatch, device_index
+from pairgen.batch import ImageBatch, device_index, host_maps
 from pairgen.saliency.builtin import DEFAULT_METHOD, builtin_saliency
 
 
@@ -49,8 +48,8 @@ def batch_saliency(batch: ImageBatch, method: str = DEFAULT_METHOD, size: int = 
             work[rows] = F.interpolate(images, size=(size, size), mode="bilinear", antialias=True, align_corners=False).round_().clamp_(0, 255)
     work = work if device.type == "cpu" else work / 255
     maps = builtin_saliency(work, method=method).float()
-    out = _empty_maps((n, 1, height, width), device)  # each image's padding is zeroed below, not the whole canvas
     if device.type == "cpu":
+        out = host_maps((n, 1, height, width))  # each image's padding is zeroed below, not the whole canvas
         planes, canvas = maps[:, 0].contiguous().numpy(), out[:, 0].numpy()
         for (h, w), rows in extents:
             for i in rows:
@@ -58,22 +57,10 @@ def batch_saliency(batch: ImageBatch, method: str = DEFAULT_METHOD, size: int = 
                 canvas[i, h:] = 0.0
                 canvas[i, :h, w:] = 0.0
         return out
+    out = torch.empty((n, 1, height, width), device=device)
     for (h, w), rows in groups:
         out[rows, :, :h, :w] = F.interpolate(maps[rows], size=(h, w), mode="bilinear", align_corners=False)
         out[rows, :, h:] = 0.0
         out[rows, :, :h, w:] = 0.0
     return out
 
-
-def _empty_maps(shape: tuple[int, ...], device: torch.device) -> torch.Tensor:
-    """An uninitialised float32 tensor of ``shape`` on ``device``.
-
-    On the CPU its memory is numpy's: numpy asks the kernel for transparent huge pages
-    (``MADV_HUGEPAGE``) for arrays of 4 MiB or more, torch only when ``THP_MEM_ALLOC_ENABLE``
-    is set. A batch's maps (32 MiB for 32 images on a 512-px canvas) are fresh pages on
-    most calls, and touching them 2 MiB rather than 4 KiB at a time takes 6 ms instead of
-    21 on a 2-core VM (``benchmarks/bench_saliency_helpers.py``).
-    """
-    if device.type != "cpu":
-        return torch.empty(shape, device=device)
-    return torch.from_numpy(np.empty(shape, dtype=np.float32))
