@@ -138,22 +138,26 @@ def object_mask(saliency: np.ndarray) -> np.ndarray:
 
 def centricity_cues(saliency: np.ndarray, backbone_fraction: float | None = None) -> CentricityCues:
     """The cues of one image from its ``(SIDE, SIDE)`` saliency map (any non-negative scale)."""
-    mask = object_mask(np.nan_to_num(np.asarray(saliency, np.float32), nan=0.0, posinf=0.0, neginf=0.0))
+    saliency = np.asarray(saliency, np.float32)
+    if not np.isfinite(saliency).all():  # rare (a user's sidecar map): nan_to_num is 10x the check
+        saliency = np.nan_to_num(saliency, nan=0.0, posinf=0.0, neginf=0.0)
+    mask = object_mask(saliency)
     if not mask.any():
         return CentricityCues(0.0, None, 0, 0.0, 0.0, 0.0, backbone_fraction)
     height, width = mask.shape
-    ys, xs = np.nonzero(mask)
-    fx, fy = (xs + 0.5) / width, (ys + 0.5) / height
-    centroid = (float(fx.mean()), float(fy.mean()))
-    _, _, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
+    binary = mask.view(np.uint8)
+    moments = cv2.moments(binary, binaryImage=True)  # pixel centres at integer x, y; sums in float64
+    count = moments["m00"]
+    centroid = ((moments["m10"] / count + 0.5) / width, (moments["m01"] / count + 0.5) / height)
+    _, _, stats, _ = cv2.connectedComponentsWithStats(binary, connectivity=8)
     areas = stats[1:, cv2.CC_STAT_AREA]
     areas = areas[areas >= MIN_COMPONENT * mask.size]
     return CentricityCues(
-        salient_fraction=float(mask.mean()),
+        salient_fraction=count / mask.size,
         centroid=centroid,
         components=len(areas),
         dominant_share=float(areas.max() / areas.sum()) if len(areas) else 0.0,
-        spread=float(math.sqrt(fx.var() + fy.var())),
+        spread=math.sqrt(moments["mu20"] / count / width**2 + moments["mu02"] / count / height**2),
         centre_distance=float(math.hypot(centroid[0] - 0.5, centroid[1] - 0.5)),
         backbone_fraction=backbone_fraction,
     )
