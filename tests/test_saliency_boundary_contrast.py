@@ -107,6 +107,21 @@ def test_batch_saliency_maps_back_by_bilinear_at_any_extent():
         assert not maps[i, :, h:].any() and not maps[i, :, :, w:].any(), (h, w)
 
 
+def test_batch_saliency_device_path_agrees_with_the_host_path():
+    """The GPU code path (float resize rounded to uint8 levels, maps grouped by extent), run here on CPU
+    tensors: the same maps as the CPU path up to the two resizes' rounding, zero padding, on real photos."""
+    from pairgen.collate import collate_items
+    from pairgen.saliency.batch import _on_device, _on_host
+
+    photos = [data.astronaut(), data.chelsea(), data.coffee(), data.chelsea()[40:, 100:], data.coffee()]
+    batch = collate_items(photos, 320)
+    host, device = _on_host(batch, "boundary_contrast", 128), _on_device(batch, "boundary_contrast", 128)
+    for i, (h, w) in enumerate(batch.host_extents()):
+        assert float((host[i, :, :h, :w] - device[i, :, :h, :w]).abs().mean()) < 2e-3, i
+        torch.testing.assert_close(device[i, :, :h, :w], host[i, :, :h, :w], atol=0.05, rtol=0)
+        assert not device[i, :, h:].any() and not device[i, :, :, w:].any(), i
+
+
 def test_constant_images_give_uniform_maps_and_flat_borders_stay_finite():
     assert torch.equal(boundary_contrast(torch.full((2, 3, 30, 50), 9, dtype=torch.uint8)), torch.ones(2, 1, 30, 50))
     letterbox = torch.zeros(1, 3, 60, 80, dtype=torch.uint8)
