@@ -194,6 +194,27 @@ def test_resized_crop_equals_torchvision_resized_crop(photos):
         assert (batched[i] - ref).abs().max() < 1e-2  # the same filter in float32 (gray levels of 255)
 
 
+@pytest.mark.parametrize("channels", [1, 3, 4])
+def test_cpu_crop_of_uint8_planes_equals_torchvision_at_any_channel_count(photos, channels):
+    """The CPU kernel merges a uint8 crop's planes into channels-last pixels before resizing: the bytes of
+    torchvision's resized_crop of the strided view, for shrinks, enlargements and flips, on a real photo."""
+    rgb = torch.from_numpy(photos["chelsea"]).permute(2, 0, 1)
+    image = torch.cat([rgb, rgb[:1]])[:channels]
+    images = torch.zeros((8, channels, 320, 480), dtype=torch.uint8)  # a canvas wider and taller than the photo
+    images[:, :, : image.shape[1], : image.shape[2]] = image
+    generator = torch.Generator().manual_seed(channels)
+    x1 = torch.randint(0, 400, (8,), generator=generator)
+    y1 = torch.randint(0, 250, (8,), generator=generator)
+    w = torch.randint(1, 451, (8,), generator=generator).minimum(451 - x1)
+    h = torch.randint(1, 301, (8,), generator=generator).minimum(300 - y1)
+    boxes = torch.stack([x1, y1, x1 + w, y1 + h], 1).float()
+    flip = torch.arange(8) % 2 == 1
+    views = resized_crop(images, boxes, (72, 96), flip=flip, backend="cpu")
+    for i, (bx1, by1, bx2, by2) in enumerate(boxes.int().tolist()):
+        expected = TF.resized_crop(images[i], by1, bx1, by2 - by1, bx2 - bx1, [72, 96], antialias=True)
+        assert torch.equal(views[i], expected.flip(-1) if flip[i] else expected), (i, (bx1, by1, bx2, by2))
+
+
 def test_crop_kernels_agree_on_fractional_and_outside_boxes(photos):
     image = torch.from_numpy(photos["coffee"]).permute(2, 0, 1)
     images = image.expand(4, -1, -1, -1).contiguous()

@@ -9,6 +9,7 @@ per sample computed from its box.
 
 from __future__ import annotations
 
+import cv2
 import torch
 import torch.nn.functional as F
 
@@ -119,14 +120,28 @@ def _cpu(images, boxes, size, flip, out_dtype):
     flips = flip.tolist() if flip is not None else [False] * n
     for i, ((x1, y1, x2, y2), fast, mirrored) in enumerate(zip(whole.long().tolist(), aligned.tolist(), flips)):
         if fast:
-            crop = F.interpolate(images[i : i + 1, :, y1:y2, x1:x2], size=size, mode="bilinear", antialias=True,
-                                 align_corners=False)
+            crop = images[i, :, y1:y2, x1:x2]
+            crop = channels_last(crop) if crop.dtype == torch.uint8 else crop[None]
+            crop = F.interpolate(crop, size=size, mode="bilinear", antialias=True, align_corners=False)
             crop = crop.flip(-1) if mirrored else crop
             out[i : i + 1] = crop if crop.dtype == out_dtype else _finish(crop.float(), out_dtype)
         else:
             mirror = None if flip is None else flip[i : i + 1]
             out[i : i + 1] = _finish(_separable(images[i : i + 1], boxes[i : i + 1], size, mirror), out_dtype)
     return out
+
+
+def channels_last(planes: torch.Tensor) -> torch.Tensor:
+    """``(1, C, h, w)`` channels-last copy of a CPU uint8 ``(C, h, w)`` view (any strides).
+
+    torch's uint8 antialiased ``interpolate`` is SIMD on channels-last pixels only; merging
+    the planes first (``cv2.merge``) gives the same bytes as resizing the strided view, in
+    less time: 0.86 -> 0.65 ms for a 224-px view of a 512-px canvas; SimCLR's CPU pipeline
+    7-14% more views per CPU-second (``benchmarks/RESULTS.md``, SimCLR pipeline).
+    """
+    if planes.shape[0] == 1:
+        return planes[None]
+    return torch.from_numpy(cv2.merge(list(planes.numpy()))).permute(2, 0, 1)[None]
 
 
 def _nearest(maps, boxes, size, flip):

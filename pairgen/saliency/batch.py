@@ -7,6 +7,7 @@ import torch
 import torch.nn.functional as F
 
 from pairgen.batch import ImageBatch, device_index, host_maps
+from pairgen.ops.resized_crop import channels_last
 from pairgen.saliency.builtin import DEFAULT_METHOD, builtin_saliency
 
 
@@ -61,8 +62,8 @@ def _on_host(batch: ImageBatch, method: str, size: int) -> torch.Tensor:
     extents = batch.host_extents()
     work = torch.empty((n, 3, size, size), dtype=torch.uint8)
     for i, (h, w) in enumerate(extents):
-        pixels = torch.from_numpy(cv2.merge(list(batch.images[i, :, :h, :w].numpy()))).permute(2, 0, 1)
-        work[i] = F.interpolate(pixels[None], size=(size, size), mode="bilinear", antialias=True, align_corners=False)[0]
+        pixels = channels_last(batch.images[i, :, :h, :w])
+        work[i] = F.interpolate(pixels, size=(size, size), mode="bilinear", antialias=True, align_corners=False)[0]
     planes = builtin_saliency(work, method=method).float()[:, 0].contiguous().numpy()
     out = host_maps((n, 1, height, width))  # each image's padding is zeroed below, not the whole canvas
     canvas = out[:, 0].numpy()
