@@ -137,7 +137,7 @@ def channels_last(planes: torch.Tensor) -> torch.Tensor:
     torch's uint8 antialiased ``interpolate`` is SIMD on channels-last pixels only; merging
     the planes first (``cv2.merge``) gives the same bytes as resizing the strided view, in
     less time: 0.86 -> 0.65 ms for a 224-px view of a 512-px canvas; SimCLR's CPU pipeline
-    7-14% more views per CPU-second (``benchmarks/RESULTS.md``, SimCLR pipeline).
+    7-23% more views per CPU-second (``benchmarks/RESULTS.md``, SimCLR pipeline).
     """
     if planes.shape[0] == 1:
         return planes[None]
