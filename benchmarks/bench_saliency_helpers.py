@@ -9,8 +9,9 @@
 * ``batch_saliency``'s way back onto a 512-px canvas of 32 photos: a fresh canvas from
   ``pairgen.batch.host_maps`` (numpy's memory, on huge pages) against ``torch.empty``'s,
   each touched after ``malloc_trim(0)``, as in a process whose heap holds no free 32 MiB
-  (the scan's workers; whether glibc's heap has one depends on what ran before); OpenCV's
-  bilinear resize written in place against ``F.interpolate`` plus a copy; and the whole
+  (the scan's workers; whether glibc's heap has one depends on what ran before);
+  ``maps_onto_canvas`` (OpenCV's bilinear resize written in place) against
+  ``F.interpolate`` plus a copy; and the whole
   ``batch_saliency`` call.
 
 All on the same real photos (skimage's), one thread, interleaved round by round; the
@@ -48,6 +49,7 @@ from pairgen.batch import host_maps
 from pairgen.collate import collate_items
 from pairgen.saliency import batch_saliency, boundary_contrast
 from pairgen.saliency._maps import resize_maps, rgb_to_lab
+from pairgen.saliency.batch import maps_onto_canvas
 
 
 def _photos(side: int) -> torch.Tensor:
@@ -79,15 +81,6 @@ def _trimmed(make):
         libc.malloc_trim(0)
         return make()
     return run
-
-
-def _back_by_opencv(batch, maps: torch.Tensor) -> torch.Tensor:
-    out = host_maps(tuple(batch.images[:, :1].shape))
-    planes, canvas = maps[:, 0].numpy(), out[:, 0].numpy()
-    for i, (h, w) in enumerate(batch.host_extents()):
-        cv2.resize(planes[i], (w, h), dst=canvas[i, :h, :w], interpolation=cv2.INTER_LINEAR)
-        canvas[i, h:], canvas[i, :h, w:] = 0.0, 0.0
-    return out
 
 
 def _back_by_torch(batch, maps: torch.Tensor) -> torch.Tensor:
@@ -131,7 +124,7 @@ def main() -> None:
             "torch.empty": _trimmed(lambda: torch.empty(shape).zero_()),
         },
         "32 maps 128 px -> their extents on the canvas": {
-            "OpenCV bilinear, in place": lambda: _back_by_opencv(batch, maps),
+            "pairgen maps_onto_canvas": lambda: maps_onto_canvas(maps, batch.host_extents(), shape[-2:]),
             "F.interpolate + copy": lambda: _back_by_torch(batch, maps),
         },
         "batch_saliency, 32 photos on a 512-px canvas": {

@@ -64,8 +64,14 @@ def _on_host(batch: ImageBatch, method: str, size: int) -> torch.Tensor:
     for i, (h, w) in enumerate(extents):
         pixels = channels_last(batch.images[i, :, :h, :w])
         work[i] = F.interpolate(pixels, size=(size, size), mode="bilinear", antialias=True, align_corners=False)[0]
-    planes = builtin_saliency(work, method=method).float()[:, 0].contiguous().numpy()
-    out = host_maps((n, 1, height, width))  # each image's padding is zeroed below, not the whole canvas
+    return maps_onto_canvas(builtin_saliency(work, method=method).float(), extents, (height, width))
+
+
+def maps_onto_canvas(maps: torch.Tensor, extents, canvas_size: tuple[int, int]) -> torch.Tensor:
+    """``(B, 1, H, W)`` CPU maps of ``canvas_size``: each ``(B, 1, s, s)`` map resized (OpenCV's bilinear,
+    in place) onto its image's ``(h, w)`` extent at the top left, zero elsewhere."""
+    planes = maps[:, 0].contiguous().numpy()
+    out = host_maps((len(planes), 1, *canvas_size))  # each image's padding is zeroed below, not the whole canvas
     canvas = out[:, 0].numpy()
     for i, (h, w) in enumerate(extents):
         cv2.resize(planes[i], (w, h), dst=canvas[i, :h, :w], interpolation=cv2.INTER_LINEAR)
