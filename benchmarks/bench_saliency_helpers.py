@@ -52,16 +52,20 @@ from pairgen.saliency._maps import resize_maps, rgb_to_lab
 from pairgen.saliency.batch import maps_onto_canvas
 
 
+def _colour_photos() -> list[np.ndarray]:
+    return [getattr(data, name)() for name in ("astronaut", "chelsea", "coffee", "rocket", "immunohistochemistry")]
+
+
 def _photos(side: int) -> torch.Tensor:
     """16 uint8 ``(3, side, side)`` area reductions of skimage's colour photos."""
-    photos = [data.astronaut(), data.chelsea(), data.coffee(), data.rocket(), data.immunohistochemistry()]
+    photos = _colour_photos()
     small = [cv2.resize(photo, (side, side), interpolation=cv2.INTER_AREA) for photo in photos]
     return torch.from_numpy(np.stack([small[i % len(small)] for i in range(16)])).permute(0, 3, 1, 2).contiguous()
 
 
 def _canvas_batch():
     """32 crops of skimage's photos (longest side 400-512) collated on a 512-px canvas, and 128-px maps."""
-    photos = [data.astronaut(), data.chelsea(), data.coffee(), data.rocket(), data.immunohistochemistry()]
+    photos = _colour_photos()
     rng = np.random.default_rng(0)
     items = []
     for i in range(32):
