@@ -6,8 +6,9 @@ Usage: python benchmarks/diagnose_verdicts.py PHOTOS_DIR [PHOTOS_DIR ...] [--bac
 Each PHOTOS_DIR holds images/ and manifest.csv with columns ``file`` and ``scene_centric`` (0/1),
 like ../shared/data/photos-dev and the set ``benchmarks/packaged_photos.py`` writes. The
 shipped constants were fitted on both: ``python benchmarks/diagnose_verdicts.py
-../shared/data/photos-dev OUT`` after ``python benchmarks/packaged_photos.py OUT``. The script
-scans the photos with `pairgen diagnose`, then
+../shared/data/photos-dev OUT`` after ``python benchmarks/packaged_photos.py OUT``. The set
+``benchmarks/heldout_photos.py`` writes is for judging them (its "shipped constants" line); it
+has no part in the fit. The script scans the photos with `pairgen diagnose`, then
 
 * scores the verdicts that ship (the constants in pairgen/diagnostics/centricity.py) on each set:
   balanced accuracy and confusion matrix;
