@@ -32,9 +32,9 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+from packaged_photos import save_photo, write_manifest
 
 LABELS_CSV = Path(__file__).with_name("heldout_photos.csv")
-MAX_SIDE = 512
 #: Where each Debian package keeps the photos named in the CSV, under ``--share``.
 PACKAGE_DIRS = {
     "gcompris-qt-data": "gcompris-qt/rcc",
@@ -131,17 +131,9 @@ def write_set(out: Path, share: Path = Path("/usr/share"), foolbox: Path | None 
         bgr = cv2.imdecode(np.frombuffer(photo_bytes(row, share, foolbox, archives), np.uint8), cv2.IMREAD_COLOR)
         if bgr is None:
             raise FileNotFoundError(f"{row['package']}:{row['path']}: unreadable")
-        scale = MAX_SIDE / max(bgr.shape[:2])
-        if scale < 1:
-            bgr = cv2.resize(bgr, (round(bgr.shape[1] * scale), round(bgr.shape[0] * scale)), interpolation=cv2.INTER_AREA)
-        cv2.imwrite(str(out / "images" / row["file"]), bgr, [cv2.IMWRITE_JPEG_QUALITY, 92])
+        save_photo(bgr, out / "images" / row["file"])
         rows.append({key: row[key] for key in ("file", "package", "what", "scene_centric")})
-    manifest = out / "manifest.csv"
-    with open(manifest, "w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
-    return manifest
+    return write_manifest(out, rows)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -82,25 +82,35 @@ def read_photo(name: str, opencv_root: Path) -> np.ndarray:
     return bgr
 
 
-def write_set(out: Path, opencv_root: Path = OPENCV_PHOTOS) -> Path:
-    """Write the photos and ``manifest.csv`` to ``out``; returns the manifest's path."""
-    (out / "images").mkdir(parents=True, exist_ok=True)
-    rows = []
-    for name, (scene, what) in LABELS.items():
-        bgr = read_photo(name, opencv_root)
-        scale = MAX_SIDE / max(bgr.shape[:2])
-        if scale < 1:
-            bgr = cv2.resize(bgr, (round(bgr.shape[1] * scale), round(bgr.shape[0] * scale)), interpolation=cv2.INTER_AREA)
-        file = Path(name).stem + ".jpg"
-        cv2.imwrite(str(out / "images" / file), bgr, [cv2.IMWRITE_JPEG_QUALITY, 92])
-        rows.append({"file": file, "source": "scikit-image" if name.startswith("sk_") else "opencv-doc",
-                     "what": what, "scene_centric": scene})
+def save_photo(bgr: np.ndarray, path: Path) -> None:
+    """Write BGR pixels as photos-dev stores them: longer side at most ``MAX_SIDE`` (area
+    resampling), JPEG quality 92."""
+    scale = MAX_SIDE / max(bgr.shape[:2])
+    if scale < 1:
+        bgr = cv2.resize(bgr, (round(bgr.shape[1] * scale), round(bgr.shape[0] * scale)), interpolation=cv2.INTER_AREA)
+    cv2.imwrite(str(path), bgr, [cv2.IMWRITE_JPEG_QUALITY, 92])
+
+
+def write_manifest(out: Path, rows: list[dict]) -> Path:
+    """Write ``rows`` (one per photo, ``file`` first) as ``out/manifest.csv``; returns its path."""
     manifest = out / "manifest.csv"
     with open(manifest, "w", newline="", encoding="utf-8") as handle:
         writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
         writer.writeheader()
         writer.writerows(rows)
     return manifest
+
+
+def write_set(out: Path, opencv_root: Path = OPENCV_PHOTOS) -> Path:
+    """Write the photos and ``manifest.csv`` to ``out``; returns the manifest's path."""
+    (out / "images").mkdir(parents=True, exist_ok=True)
+    rows = []
+    for name, (scene, what) in LABELS.items():
+        file = Path(name).stem + ".jpg"
+        save_photo(read_photo(name, opencv_root), out / "images" / file)
+        rows.append({"file": file, "source": "scikit-image" if name.startswith("sk_") else "opencv-doc",
+                     "what": what, "scene_centric": scene})
+    return write_manifest(out, rows)
 
 
 def main(argv: list[str] | None = None) -> int:

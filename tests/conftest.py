@@ -67,6 +67,36 @@ def photos_dev_dir() -> Path | None:
     return None
 
 
+def thumbnail(path: Path, side: int) -> np.ndarray:
+    """A photo's grey ``side`` x ``side`` area thumbnail, centred and of unit norm: two photos'
+    dot product is their correlation (near 1 for the same photo, whatever its size or JPEG)."""
+    import cv2
+
+    grey = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
+    grey = cv2.resize(grey, (side, side), interpolation=cv2.INTER_AREA).astype(float).ravel()
+    grey -= grey.mean()
+    return grey / (np.linalg.norm(grey) + 1e-9)
+
+
+def read_manifest(path: Path) -> list[dict[str, str]]:
+    """The rows of a labelled set's ``manifest.csv``."""
+    import csv
+
+    with open(path, newline="", encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
+
+
+def assert_none_in_photos_dev(images: Path, files: list[str], side: int) -> None:
+    """No photo of ``images/FILE`` is one of photos-dev's (thumbnail correlation below 0.9);
+    skips without photos-dev."""
+    dev = photos_dev_dir()
+    if dev is None:
+        pytest.skip("../shared/data/photos-dev is not available")
+    known = np.stack([thumbnail(path, side) for path in sorted((dev / "images").iterdir())])
+    for file in files:
+        assert (known @ thumbnail(images / file, side)).max() < 0.9, file
+
+
 @pytest.fixture(scope="session")
 def photos_dev() -> Path:
     found = photos_dev_dir()
