@@ -86,6 +86,16 @@ def read_manifest(path: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(handle))
 
 
+def shipped_agreement(labelled_set: Path, out: Path) -> dict:
+    """``report["centricity"]["agreement"]`` of `pairgen diagnose` on a set written like photos-dev
+    (``images/`` and ``manifest.csv``), judged against its own labels."""
+    from pairgen.diagnostics import diagnose
+
+    report = diagnose(labelled_set / "images", out=out, workers=0, cache=False, html=False,
+                      centricity_labels=labelled_set / "manifest.csv")
+    return report["centricity"]["agreement"]
+
+
 def assert_none_in_photos_dev(images: Path, files: list[str], side: int) -> None:
     """No photo of ``images/FILE`` is one of photos-dev's (thumbnail correlation below 0.9);
     skips without photos-dev."""

@@ -9,7 +9,13 @@ import zlib
 import cv2
 import numpy as np
 import pytest
-from conftest import assert_none_in_photos_dev, load_benchmark, read_manifest, thumbnail
+from conftest import (
+    assert_none_in_photos_dev,
+    load_benchmark,
+    read_manifest,
+    shipped_agreement,
+    thumbnail,
+)
 
 from pairgen import optional_data
 
@@ -106,12 +112,7 @@ def test_no_photo_is_one_of_photos_dev(written):
 
 
 def test_the_shipped_verdict_on_the_heldout_photos(written, tmp_path):
-    from pairgen.diagnostics import diagnose
-
-    out, _ = written
-    report = diagnose(out / "images", out=tmp_path, workers=0, cache=False, html=False,
-                      centricity_labels=out / "manifest.csv")
-    agreement = report["centricity"]["agreement"]
+    agreement = shipped_agreement(written[0], tmp_path)
     assert agreement["images"] == 247
     assert agreement["balanced_accuracy"] >= 0.78  # 0.811 (benchmarks/RESULTS.md)
     assert agreement["confusion"]["scene"]["scene"] >= 17  # 19 of 24
